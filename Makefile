@@ -1,0 +1,25 @@
+# Two entry points for a fresh machine with Python 3.11:
+#   make demo   - one synthetic patient through the pathway on a throwaway database
+#   make test   - the whole test suite, on SQLite and on PostgreSQL (127.0.0.1:5432)
+PYTHON ?= python3.11
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: demo test bench clean
+
+$(BIN)/pathway: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $@
+
+demo: $(BIN)/pathway
+	$(BIN)/pathway demo
+
+test: $(BIN)/pathway
+	$(BIN)/python -m pytest
+
+bench: $(BIN)/pathway
+	$(BIN)/python bench/machine.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -1,0 +1,38 @@
+"""The site's clock and calendar.
+
+Clinical dates are calendar dates in the site's time zone; stored instants are UTC.
+Everything asks this module for "now" and "today" so that tests can freeze time with
+freezegun and a site can set ``PATHWAY_TIMEZONE``.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, tzinfo
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pathway.errors import InvalidInput
+
+
+def site_timezone() -> tzinfo:
+    """``PATHWAY_TIMEZONE`` (an IANA name) or, failing that, the machine's zone."""
+    name = os.environ.get("PATHWAY_TIMEZONE", "").strip()
+    if not name:
+        local = datetime.now().astimezone().tzinfo
+        return local if local is not None else UTC
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidInput(
+            f"PATHWAY_TIMEZONE={name!r} is not a known time zone; "
+            "use an IANA name such as Europe/London or America/New_York."
+        ) from None
+
+
+def now_utc() -> datetime:
+    return datetime.now(UTC)
+
+
+def today(tz: tzinfo | None = None) -> date:
+    """Today's date in the site's time zone."""
+    return now_utc().astimezone(tz or site_timezone()).date()

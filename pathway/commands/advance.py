@@ -1,0 +1,82 @@
+"""`pathway advance` and `pathway next`: the coordinator's two everyday commands."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from pathway.commands.common import app, emit, global_options, table
+from pathway.services import advance as service
+
+
+@click.command("advance")
+@click.argument("episode_id", type=int, metavar="ID")
+@click.argument("trigger")
+@click.option("--on", "occurred_on", metavar="DATE", help="When it happened, YYYY-MM-DD (default: today).")
+@click.option(
+    "--set", "assignments", metavar="FIELD=VALUE", multiple=True, help="A field of the trigger; repeat for each."
+)
+@click.option(
+    "--override", "override_reason", metavar="REASON", help="Go ahead despite failing guards, for this reason."
+)
+@click.option(
+    "--expect-version", type=int, metavar="N", help="Refuse (exit 4) unless the episode is still at version N."
+)
+@global_options
+def advance(
+    episode_id: int, trigger: str, occurred_on: str | None, assignments: tuple[str, ...],
+    override_reason: str | None, expect_version: int | None,
+) -> None:  # fmt: skip
+    """Fire TRIGGER on episode ID, checked against its pinned rules.
+
+    Example: pathway advance 12 inject --set guidance=ultrasound --set agent=corticosteroid_anaesthetic
+    """
+    a = app()
+    with a.uow(write=True) as uow:
+        result = service.advance(
+            uow, episode_id=episode_id, trigger=trigger, assignments=assignments, occurred_on=occurred_on,
+            override_reason=override_reason, actor=a.actor(), now=a.now(), expect_version=expect_version,
+        )  # fmt: skip
+    if result["override_unused"]:
+        click.echo("Note: no guard failed, so the override was not needed and is not recorded.", err=True)
+    emit(result, _advance_human)
+
+
+def _advance_human(result: dict[str, Any]) -> None:
+    event = result["event"]
+    overridden = event["overridden_guards"]
+    click.echo(
+        f"Episode {result['id']}: {event['trigger']} on {event['occurred_on']}: "
+        f"{event['from_state']} -> {event['to_state']} (version {result['version']})."
+    )
+    derived = {k: v for k, v in event["fields"].items() if k == "pain_reduction_pct"}
+    for key, value in derived.items():
+        click.echo(f"  {key} = {value}")
+    if overridden:
+        click.echo(f"  Overrode: {', '.join(overridden)} (reason: {event['override_reason']}).")
+
+
+@click.command("next")
+@click.argument("episode_id", type=int, metavar="ID")
+@global_options
+def next_(episode_id: int) -> None:
+    """What may be done next for episode ID, and why not the rest."""
+    a = app()
+    with a.uow() as uow:
+        result = service.next_steps(uow, episode_id=episode_id, now=a.now())
+    emit(result, _next_human)
+
+
+def _next_human(result: dict[str, Any]) -> None:
+    if not result["triggers"]:
+        click.echo(f"Episode {result['id']} is {result['state']}: nothing more to do.")
+        return
+    table(
+        f"Episode {result['id']} is {result['state']}; as of {result['as_of']}:",
+        ("trigger", "allowed", "what it does / why not"),
+        (
+            (t["trigger"], "yes" if t["allowed"] else "no", " ".join(t["reasons"]) if t["reasons"] else t["summary"])
+            for t in result["triggers"]
+        ),
+    )

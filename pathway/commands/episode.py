@@ -1,0 +1,127 @@
+"""`pathway episode open|show|list|history`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from pathway.commands.common import app, emit, global_options, table
+from pathway.domain.fields import FieldError, parse_date
+from pathway.domain.states import SIDES
+from pathway.errors import InvalidInput
+from pathway.services import episodes
+
+
+@click.group()
+def episode() -> None:
+    """Open, show, list and trace episodes (one patient, one side, one course of care)."""
+
+
+@episode.command("open")
+@click.option("--patient", "patient_ref", required=True, metavar="REF", help="The site's patient identifier (MRN).")
+@click.option(
+    "--side", required=True, type=click.Choice(SIDES), help="The affected side; bilateral disease needs two episodes."
+)
+@click.option("--referred-on", metavar="DATE", help="Referral date, YYYY-MM-DD (default: today).")
+@click.option("--arthroplasty", is_flag=True, help="The hip on this side has an arthroplasty.")
+@global_options
+def open_(patient_ref: str, side: str, referred_on: str | None, arthroplasty: bool) -> None:
+    """Open an episode at `referred` and print its id."""
+    a = app()
+    try:
+        referred = parse_date(referred_on, "--referred-on") if referred_on is not None else None
+    except FieldError as exc:
+        raise InvalidInput(str(exc)) from None
+    with a.uow(write=True) as uow:
+        new_id = episodes.open_episode(
+            uow, patient_ref=patient_ref, side=side, referred_on=referred,
+            has_hip_arthroplasty=arthroplasty, actor=a.actor(), now=a.now(),
+        )  # fmt: skip
+    emit({"id": new_id}, lambda data: click.echo(data["id"]))
+
+
+def _show_human(data: dict[str, Any]) -> None:
+    table(f"Episode {data['id']}", ("field", "value"), ((k, v) for k, v in data.items() if k != "id"))
+
+
+@episode.command("show")
+@click.argument("episode_id", type=int, metavar="ID")
+@global_options
+def show(episode_id: int) -> None:
+    """Show one episode: patient, side, state, pinned rules, version."""
+    with app().uow() as uow:
+        data = episodes.show_episode(uow, episode_id)
+    emit(data, _show_human)
+
+
+@episode.command("list")
+@click.option("--state", metavar="STATE", help="Only episodes in this state.")
+@click.option("--patient", "patient_ref", metavar="REF", help="Only this patient's episodes.")
+@click.option("--limit", type=click.IntRange(min=1), help="At most this many episodes.")
+@global_options
+def list_(state: str | None, patient_ref: str | None, limit: int | None) -> None:
+    """List episodes, oldest first."""
+    with app().uow() as uow:
+        rows = list(episodes.list_episodes(uow, state=state, patient_ref=patient_ref, limit=limit))
+    emit(
+        rows,
+        lambda data: table(
+            None,
+            ("id", "patient", "side", "state", "since", "rules", "version"),
+            (
+                (
+                    r["id"],
+                    r["patient_ref"],
+                    r["side"],
+                    r["state"],
+                    r["state_entered_on"],
+                    r["rules_version"],
+                    r["version"],
+                )
+                for r in data
+            ),
+        ),
+    )
+
+
+def _value_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ",".join(map(str, value))
+    return str(value)
+
+
+def _move(event: dict[str, Any]) -> str:
+    if event["to_state"] == event["from_state"]:
+        return event["to_state"]
+    return f"{event['from_state'] or '-'} -> {event['to_state']}"
+
+
+def _fields_text(event: dict[str, Any]) -> str:
+    return " ".join(f"{k}={_value_text(v)}" for k, v in event["fields"].items())
+
+
+@episode.command("history")
+@click.argument("episode_id", type=int, metavar="ID")
+@global_options
+def history(episode_id: int) -> None:
+    """Every event of an episode, in order, with overrides."""
+    with app().uow() as uow:
+        events = episodes.episode_history(uow, episode_id)
+    emit(
+        events,
+        lambda data: table(
+            f"Episode {episode_id}: history",
+            ("seq", "date", "trigger", "from -> to", "fields", "actor", "override"),
+            (
+                (
+                    e["seq"], e["occurred_on"], e["trigger"], _move(e),
+                    _fields_text(e), e["actor"],
+                    f"{', '.join(e['overridden_guards'])}: {e['override_reason']}" if e["override_reason"] else "",
+                )
+                for e in data
+            ),
+        ),
+    )  # fmt: skip

@@ -1,0 +1,109 @@
+"""Choosing the database and connecting to it safely.
+
+SQLite is the embedded default (a file in the user's data directory); PostgreSQL is
+for multi-user sites. SQLite connections get foreign keys, WAL and a busy timeout, and
+write transactions start with BEGIN IMMEDIATE so that concurrent writers queue for the
+lock up front instead of failing half-way with "database is locked".
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import platformdirs
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.engine import URL, Engine, make_url
+from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+from pathway.errors import InvalidInput
+
+ENV_URL = "PATHWAY_DATABASE_URL"
+WRITE = "pathway_write"  # execution option: this transaction will write
+SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+def default_database_path() -> Path:
+    return Path(platformdirs.user_data_dir("pathway", appauthor=False)) / "pathway.sqlite3"
+
+
+def resolve_url(option: str | None) -> tuple[URL, bool]:
+    """The database URL from --db, else $PATHWAY_DATABASE_URL, else the default file.
+
+    Returns the URL and whether it is the default location (whose folder we may create).
+    A bare path is taken as a SQLite file; ``postgresql://`` gets the psycopg 3 driver.
+    """
+    text = (option or os.environ.get(ENV_URL, "")).strip()
+    if not text:
+        return make_url(f"sqlite:///{default_database_path()}"), True
+    if "://" not in text:
+        return make_url(f"sqlite:///{Path(text).expanduser().resolve()}"), False
+    try:
+        url = make_url(text)
+    except ArgumentError:
+        raise InvalidInput(
+            f"{text!r} is not a database URL; use sqlite:///PATH or postgresql://USER@HOST/DB."
+        ) from None
+    if url.drivername in ("postgresql", "postgres"):
+        url = url.set(drivername="postgresql+psycopg")
+    if url.get_backend_name() not in ("sqlite", "postgresql"):
+        raise InvalidInput(f"pathway supports SQLite and PostgreSQL, not {url.get_backend_name()}.")
+    return url, False
+
+
+def shown(url: URL) -> str:
+    """The URL as it may be printed: never with its password."""
+    return url.render_as_string(hide_password=True)
+
+
+def _prepare_sqlite_file(url: URL, create_folder: bool) -> None:
+    """Create a new database file readable by its owner only (it holds patient data)."""
+    database = url.database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if create_folder:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    if not path.parent.is_dir():
+        raise InvalidInput(f"The folder {path.parent} does not exist; create it or choose another --db path.")
+    if not path.exists():
+        try:
+            os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
+        except OSError as exc:
+            raise InvalidInput(f"Cannot create the database file {path}: {exc.strerror}.") from None
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
+        cursor = dbapi_connection.cursor()
+        cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
+        cursor.execute("PRAGMA foreign_keys = ON")
+        cursor.execute("PRAGMA journal_mode = WAL")
+        cursor.execute("PRAGMA synchronous = NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection: sa.Connection) -> None:
+        mode = "IMMEDIATE" if connection.get_execution_options().get(WRITE) else "DEFERRED"
+        connection.exec_driver_sql(f"BEGIN {mode}")
+
+
+def create_engine(url: URL, *, create_folder: bool = False, echo: bool = False) -> Engine:
+    """An engine for ``url``; no connection is made yet."""
+    if url.get_backend_name() == "sqlite":
+        _prepare_sqlite_file(url, create_folder)
+        engine = sa.create_engine(url, echo=echo, poolclass=sa.pool.NullPool)
+        _configure_sqlite(engine)
+        return engine
+    try:
+        return sa.create_engine(
+            url,
+            echo=echo,
+            poolclass=sa.pool.NullPool,
+            connect_args={"connect_timeout": 10, "application_name": "pathway"},
+        )
+    except NoSuchModuleError:
+        raise InvalidInput(f"No database driver for {url.drivername}; use postgresql://… (psycopg 3).") from None

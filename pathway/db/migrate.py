@@ -1,0 +1,102 @@
+"""Alembic, driven from code: upgrade, downgrade, and "is this database current?".
+
+The CLI and the tests use these functions; ``alembic`` on the command line uses the
+same ``migrations/env.py``. A SQLite database is brought up to date on first use; a
+PostgreSQL database that has tables is only upgraded on request (``pathway db
+upgrade``), since production schema changes should be deliberate.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+import migrations
+from pathway.db.engine import WRITE
+from pathway.errors import InvalidInput
+
+MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
+LOCK_KEY = 0x70617468  # "path": serialises concurrent upgrades on PostgreSQL
+
+
+def alembic_config(connection: sa.Connection | None = None) -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.attributes["connection"] = connection
+    return config
+
+
+@lru_cache(maxsize=1)
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    assert head is not None
+    return head
+
+
+def current_revision(connection: sa.Connection) -> str | None:
+    return MigrationContext.configure(connection).get_current_revision()
+
+
+def _run(engine: sa.Engine, action, revision: str) -> None:  # type: ignore[no-untyped-def]
+    """Run one alembic command in a single locked transaction.
+
+    SQLite: foreign keys are switched off for the duration (batch migrations rebuild
+    tables) and checked before commit. PostgreSQL: an advisory lock makes concurrent
+    upgrades wait for each other instead of racing to create the same tables.
+    """
+    with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+        connection.execution_options(**{WRITE: True})
+        with connection.begin():
+            if not sqlite:
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+            action(alembic_config(connection), revision)
+            if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                raise RuntimeError("migration left rows that break foreign keys")
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+
+
+def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    _run(engine, command.upgrade, revision)
+
+
+def downgrade(engine: sa.Engine, revision: str) -> None:
+    _run(engine, command.downgrade, revision)
+
+
+def ensure_current(engine: sa.Engine, *, strict: bool = True) -> None:
+    """Make sure the schema is at head before a command touches the data.
+
+    With ``strict=False`` an outdated PostgreSQL schema is left alone (for reports
+    about the database itself).
+    """
+    with engine.connect() as connection:
+        current = current_revision(connection)
+        empty = current is None and not sa.inspect(connection).get_table_names()
+        sqlite = connection.dialect.name == "sqlite"
+    if current == head_revision():
+        return
+    script = ScriptDirectory.from_config(alembic_config())
+    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+        raise InvalidInput(
+            f"The database schema is at revision {current}, which this version of pathway does not know; "
+            "it was upgraded by a newer pathway. Use that version."
+        )
+    if sqlite or empty:
+        upgrade(engine)
+        return
+    if not strict:
+        return
+    raise InvalidInput(
+        f"The database schema is at revision {current or 'none'} but this pathway needs {head_revision()}; "
+        "run `pathway db upgrade` first."
+    )

@@ -1,0 +1,136 @@
+"""The tables: rule sets and rules, episodes (a projection) and events (the truth).
+
+Events are append-only and hash-chained; the episode row is the current state derived
+from them plus the chain head (``event_count``, ``head_hash``) that lets a verifier
+notice a missing last event. ``version`` is SQLAlchemy's optimistic lock.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from pathway.db.types import JSONValue, UTCDateTime
+from pathway.domain.states import SIDES, STATES, TERMINAL
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def _in(column: str, values: tuple[str, ...] | frozenset[str]) -> str:
+    return f"{column} IN ({', '.join(repr(v) for v in sorted(values))})"
+
+
+class Base(DeclarativeBase):
+    metadata = sa.MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class RuleSetRow(Base):
+    __tablename__ = "rule_sets"
+    __table_args__ = (
+        sa.CheckConstraint(_in("status", ("draft", "active", "retired")), name="status"),
+        # At most one active rule set: new episodes are pinned to it.
+        sa.Index(
+            "uq_rule_sets_one_active",
+            "status",
+            unique=True,
+            sqlite_where=sa.text("status = 'active'"),
+            postgresql_where=sa.text("status = 'active'"),
+        ),
+    )
+
+    version: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+    rules: Mapped[list[RuleRow]] = relationship(back_populates="rule_set", order_by="RuleRow.position")
+
+
+class RuleRow(Base):
+    __tablename__ = "rules"
+
+    rule_set_version: Mapped[int] = mapped_column(sa.ForeignKey("rule_sets.version"), primary_key=True)
+    key: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    position: Mapped[int] = mapped_column(sa.Integer)
+    value: Mapped[Any] = mapped_column(JSONValue)
+    value_type: Mapped[str] = mapped_column(sa.String(16))
+    unit: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    basis: Mapped[str] = mapped_column(sa.Text, default="")
+
+    rule_set: Mapped[RuleSetRow] = relationship(back_populates="rules")
+
+
+class EpisodeRow(Base):
+    __tablename__ = "episodes"
+    __table_args__ = (
+        sa.CheckConstraint(_in("side", SIDES), name="side"),
+        sa.CheckConstraint(_in("state", STATES), name="state"),
+        # One open course of care per patient and side.
+        sa.Index(
+            "uq_episodes_open_patient_side",
+            "patient_ref",
+            "side",
+            unique=True,
+            sqlite_where=sa.text(f"NOT ({_in('state', TERMINAL)})"),
+            postgresql_where=sa.text(f"NOT ({_in('state', TERMINAL)})"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    patient_ref: Mapped[str] = mapped_column(sa.String(64), index=True)
+    side: Mapped[str] = mapped_column(sa.String(8))
+    referred_on: Mapped[date] = mapped_column(sa.Date)
+    has_hip_arthroplasty: Mapped[bool] = mapped_column(sa.Boolean, default=False)
+    state: Mapped[str] = mapped_column(sa.String(32), index=True)
+    state_entered_on: Mapped[date] = mapped_column(sa.Date)
+    last_event_on: Mapped[date] = mapped_column(sa.Date)
+    rules_version: Mapped[int] = mapped_column(sa.ForeignKey("rule_sets.version"))
+    opened_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    opened_by: Mapped[str] = mapped_column(sa.String(128))
+    event_count: Mapped[int] = mapped_column(sa.Integer)
+    head_hash: Mapped[str] = mapped_column(sa.String(64))
+    version: Mapped[int] = mapped_column(sa.Integer)
+
+    # The version is the event count, set by repository.append_event; SQLAlchemy still
+    # adds "WHERE version = <loaded>" to every UPDATE, so a stale write fails.
+    __mapper_args__ = {"version_id_col": version, "version_id_generator": False}
+
+    events: Mapped[list[EventRow]] = relationship(
+        back_populates="episode", order_by="EventRow.seq", lazy="raise_on_sql"
+    )
+
+
+class EventRow(Base):
+    __tablename__ = "events"
+    __table_args__ = (sa.UniqueConstraint("episode_id", "seq"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    episode_id: Mapped[int] = mapped_column(sa.ForeignKey("episodes.id"))
+    seq: Mapped[int] = mapped_column(sa.Integer)
+    trigger: Mapped[str] = mapped_column(sa.String(32))
+    from_state: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    to_state: Mapped[str] = mapped_column(sa.String(32))
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    occurred_on: Mapped[date] = mapped_column(sa.Date, index=True)
+    recorded_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    role: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    rules_version: Mapped[int] = mapped_column(sa.Integer)
+    guards: Mapped[list[dict[str, Any]]] = mapped_column(JSONValue)
+    override_reason: Mapped[str | None] = mapped_column(sa.Text, nullable=True)
+    overridden_guards: Mapped[list[str]] = mapped_column(JSONValue)
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+    episode: Mapped[EpisodeRow] = relationship(back_populates="events")

@@ -1,0 +1,56 @@
+"""The unit of work: one connection, one transaction, rolled back unless committed.
+
+Every service runs inside one of these, so a refused or failed command leaves the
+database exactly as it was. Write units start their SQLite transaction with BEGIN
+IMMEDIATE (see engine.py).
+"""
+
+from __future__ import annotations
+
+from types import TracebackType
+
+import sqlalchemy as sa
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.orm import Session
+
+from pathway.db.engine import WRITE, shown
+from pathway.errors import InvalidInput
+
+
+def connection_error(engine: sa.Engine, exc: OperationalError) -> InvalidInput:
+    """A one-sentence explanation of a failed connection, never with a password."""
+    reason = str(exc.orig).strip().splitlines()[0] if exc.orig else str(exc)
+    return InvalidInput(
+        f"Cannot use the database at {shown(engine.url)}: {reason}. Check --db or PATHWAY_DATABASE_URL."
+    )
+
+
+class UnitOfWork:
+    def __init__(self, engine: sa.Engine, *, write: bool = False) -> None:
+        self.engine = engine
+        self.write = write
+        self._committed = False
+
+    def __enter__(self) -> UnitOfWork:
+        try:
+            self.connection = self.engine.connect()
+        except OperationalError as exc:
+            raise connection_error(self.engine, exc) from None
+        if self.write:
+            self.connection.execution_options(**{WRITE: True})
+        self.session = Session(bind=self.connection, expire_on_commit=False, autoflush=False)
+        return self
+
+    def commit(self) -> None:
+        self.session.commit()
+        self._committed = True
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if not self._committed:
+                self.session.rollback()
+        finally:
+            self.session.close()
+            self.connection.close()

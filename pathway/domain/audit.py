@@ -1,0 +1,64 @@
+"""The hash chain of an episode's events.
+
+Each event's hash covers its content and the previous event's hash, and the episode
+row keeps the latest hash and the event count; so an edited, inserted, reordered or
+deleted event (the last one included) no longer matches.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import UTC, date, datetime
+from typing import Any
+
+GENESIS = "0" * 64
+
+
+def canonical_json(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+
+
+def utc_text(moment: datetime) -> str:
+    """A fixed textual form of an instant, identical whichever database stored it."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def event_payload(
+    *,
+    episode_id: int,
+    seq: int,
+    trigger: str,
+    from_state: str | None,
+    to_state: str,
+    fields: dict[str, Any],
+    occurred_on: date,
+    recorded_at: datetime,
+    actor: str,
+    role: str | None,
+    rules_version: int,
+    guards: list[dict[str, Any]],
+    override_reason: str | None,
+    overridden_guards: list[str],
+) -> dict[str, Any]:
+    """The hashed content of an event: every audited column except the hashes."""
+    return {
+        "episode_id": episode_id,
+        "seq": seq,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "fields": fields,
+        "occurred_on": occurred_on.isoformat(),
+        "recorded_at": utc_text(recorded_at),
+        "actor": actor,
+        "role": role,
+        "rules_version": rules_version,
+        "guards": guards,
+        "override_reason": override_reason,
+        "overridden_guards": overridden_guards,
+    }
+
+
+def chain_hash(prev_hash: str, payload: dict[str, Any]) -> str:
+    return hashlib.sha256(f"{prev_hash}\n{canonical_json(payload)}".encode()).hexdigest()

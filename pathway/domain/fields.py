@@ -1,0 +1,197 @@
+"""Typed trigger fields: parsing command-line text into checked clinical values.
+
+Every value that reaches an event passes through one of these specs, so the rules for
+"what is a valid pain score" live in one place for the CLI, the Python API and tests.
+Parsed values are JSON-ready (dates as ISO strings) because they are stored as event
+fields and hashed into the audit chain.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+_INT = re.compile(r"[+-]?\d{1,9}")
+_NUMBER = re.compile(r"[+-]?\d{1,9}(\.\d{1,9})?")
+_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+_TRUE = {"true", "yes", "y", "1"}
+_FALSE = {"false", "no", "n", "0"}
+
+
+class FieldError(ValueError):
+    """A value that cannot be accepted, with a sentence saying what would be."""
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    """Strict ISO calendar date (YYYY-MM-DD); anything else is refused, not guessed."""
+    text = text.strip()
+    if not _DATE.fullmatch(text):
+        raise FieldError(f"{what} {_show(text)} is not a date; write it as YYYY-MM-DD.")
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise FieldError(f"{what} {_show(text)} is not a real calendar date.") from None
+
+
+def check_text(text: str, what: str, max_length: int) -> str:
+    """Trimmed, non-empty, bounded text without control characters."""
+    text = text.strip()
+    if not text:
+        raise FieldError(f"{what} must not be empty.")
+    if len(text) > max_length:
+        raise FieldError(f"{what} is {len(text)} characters long; the limit is {max_length}.")
+    for ch in text:
+        if ch in "\n\t":
+            continue
+        if unicodedata.category(ch).startswith("C"):
+            raise FieldError(f"{what} contains a control or unprintable character (U+{ord(ch):04X}).")
+    return text
+
+
+def _show(text: str) -> str:
+    """Quote user text in a message without echoing huge or unprintable input."""
+    shown = text if len(text) <= 40 else text[:37] + "..."
+    return ascii(shown) if not shown.isprintable() else repr(shown)
+
+
+@dataclass(frozen=True)
+class Field:
+    """One named, typed field of a trigger."""
+
+    name: str
+    required: bool = True
+    default: Any = None
+    help: str = ""
+
+    def parse(self, text: str) -> Any:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def describe(self) -> str:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+
+@dataclass(frozen=True)
+class IntField(Field):
+    lo: int = 0
+    hi: int = 10
+
+    def parse(self, text: str) -> int:
+        text = text.strip()
+        if not _INT.fullmatch(text):
+            raise FieldError(f"{self.name} must be a whole number from {self.lo} to {self.hi}, not {_show(text)}.")
+        value = int(text)
+        if not self.lo <= value <= self.hi:
+            raise FieldError(f"{self.name} must be from {self.lo} to {self.hi}; {value} is out of range.")
+        return value
+
+    def describe(self) -> str:
+        return f"integer {self.lo}-{self.hi}"
+
+
+@dataclass(frozen=True)
+class NumberField(Field):
+    lo: float = 0
+    hi: float = 100
+    lo_inclusive: bool = True
+    max_decimals: int | None = None
+
+    def parse(self, text: str) -> float | int:
+        text = text.strip()
+        if self.lo_inclusive:
+            bound = f"from {self.lo:g} to {self.hi:g}"
+        else:
+            bound = f"greater than {self.lo:g} and at most {self.hi:g}"
+        if not _NUMBER.fullmatch(text):
+            raise FieldError(f"{self.name} must be a number {bound}, not {_show(text)}.")
+        exact = Decimal(text)
+        decimals = -exact.as_tuple().exponent if exact.as_tuple().exponent < 0 else 0
+        if self.max_decimals is not None and decimals > self.max_decimals:
+            raise FieldError(f"{self.name} takes at most {self.max_decimals} decimal place(s); got {text}.")
+        too_low = exact < Decimal(str(self.lo)) if self.lo_inclusive else exact <= Decimal(str(self.lo))
+        if too_low or exact > Decimal(str(self.hi)):
+            raise FieldError(f"{self.name} must be a number {bound}; {text} is out of range.")
+        return int(exact) if decimals == 0 else float(exact)
+
+    def describe(self) -> str:
+        low = f"{'>=' if self.lo_inclusive else '>'} {self.lo:g}"
+        places = f", {self.max_decimals} decimal" if self.max_decimals else ""
+        return f"number {low}, <= {self.hi:g}{places}"
+
+
+@dataclass(frozen=True)
+class BoolField(Field):
+    def parse(self, text: str) -> bool:
+        lowered = text.strip().lower()
+        if lowered in _TRUE:
+            return True
+        if lowered in _FALSE:
+            return False
+        raise FieldError(f"{self.name} must be true or false, not {_show(text)}.")
+
+    def describe(self) -> str:
+        return "true | false"
+
+
+@dataclass(frozen=True)
+class EnumField(Field):
+    choices: tuple[str, ...] = ()
+
+    def parse(self, text: str) -> str:
+        lowered = text.strip().lower()
+        if lowered not in self.choices:
+            raise FieldError(f"{self.name} must be one of {', '.join(self.choices)}; {_show(text)} is not.")
+        return lowered
+
+    def describe(self) -> str:
+        return " | ".join(self.choices)
+
+
+@dataclass(frozen=True)
+class EnumListField(Field):
+    """A comma-separated set of choices, stored in the order of ``choices``."""
+
+    choices: tuple[str, ...] = ()
+
+    def parse(self, text: str) -> list[str]:
+        items = [part.strip().lower() for part in text.split(",")]
+        if not text.strip() or any(not item for item in items):
+            raise FieldError(f"{self.name} takes a comma-separated list of {', '.join(self.choices)}.")
+        unknown = [item for item in items if item not in self.choices]
+        if unknown:
+            raise FieldError(
+                f"{self.name}: {', '.join(_show(u) for u in unknown)} not among {', '.join(self.choices)}."
+            )
+        if len(set(items)) != len(items):
+            raise FieldError(f"{self.name} lists the same item twice.")
+        return [choice for choice in self.choices if choice in items]
+
+    def describe(self) -> str:
+        return "comma-separated: " + ", ".join(self.choices)
+
+
+@dataclass(frozen=True)
+class DateField(Field):
+    def parse(self, text: str) -> str:
+        return parse_date(text, self.name).isoformat()
+
+    def describe(self) -> str:
+        return "date YYYY-MM-DD"
+
+
+@dataclass(frozen=True)
+class TextField(Field):
+    max_length: int = 1000
+
+    def parse(self, text: str) -> str:
+        return check_text(text, self.name, self.max_length)
+
+    def describe(self) -> str:
+        return f"text, up to {self.max_length} characters"
+
+
+PAIN = dict(lo=0, hi=10, help="numeric rating scale 0-10")
+MHHS = dict(lo=0, hi=100, max_decimals=1, help="modified Harris Hip Score 0-100")

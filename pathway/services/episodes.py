@@ -1,0 +1,123 @@
+"""Opening episodes and reading them back."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from pathway.clock import site_timezone
+from pathway.db import repository as repo
+from pathway.db.models import EpisodeRow
+from pathway.db.uow import UnitOfWork
+from pathway.domain.audit import GENESIS
+from pathway.domain.fields import FieldError, check_text
+from pathway.domain.states import INITIAL, SIDES, STATES, TERMINAL
+from pathway.errors import InvalidInput
+from pathway.services import Actor
+from pathway.services.views import episode_view, event_view
+
+
+def check_patient_ref(text: str) -> str:
+    try:
+        ref = check_text(text, "The patient reference", 64)
+    except FieldError as exc:
+        raise InvalidInput(f"{exc} Give the site's patient identifier (1-64 printable characters).") from None
+    if not ref.isprintable():
+        raise InvalidInput("The patient reference must be printable characters only (1-64).")
+    return ref
+
+
+def open_episode(
+    uow: UnitOfWork,
+    *,
+    patient_ref: str,
+    side: str,
+    referred_on: date | None,
+    has_hip_arthroplasty: bool,
+    actor: Actor,
+    now: datetime,
+) -> int:
+    ref = check_patient_ref(patient_ref)
+    if side not in SIDES:
+        raise InvalidInput(f"The side must be left or right, not {side!r}; bilateral disease needs two episodes.")
+    today = now.astimezone(site_timezone()).date()
+    referred_on = referred_on or today
+    if referred_on > today:
+        raise InvalidInput(
+            f"The referral date {referred_on} is after today ({today}); give the date the referral was made."
+        )
+    session = uow.session
+    existing = session.scalar(
+        sa.select(EpisodeRow.id).where(
+            EpisodeRow.patient_ref == ref, EpisodeRow.side == side, EpisodeRow.state.not_in(TERMINAL)
+        )
+    )
+    if existing is not None:
+        raise InvalidInput(
+            f"This patient already has an open episode on the {side} side (episode {existing}); "
+            "advance or close it rather than opening another."
+        )
+    rules = repo.rule_set_row(session)
+    episode = EpisodeRow(
+        patient_ref=ref,
+        side=side,
+        referred_on=referred_on,
+        has_hip_arthroplasty=has_hip_arthroplasty,
+        state=INITIAL,
+        state_entered_on=referred_on,
+        last_event_on=referred_on,
+        rules_version=rules.version,
+        opened_at=now,
+        opened_by=actor.name,
+        event_count=0,
+        head_hash=GENESIS,
+        version=0,
+    )
+    session.add(episode)
+    session.flush()
+    fields = {
+        "patient_ref": ref,
+        "side": side,
+        "referred_on": referred_on.isoformat(),
+        "has_hip_arthroplasty": has_hip_arthroplasty,
+    }
+    repo.append_event(
+        session, episode, trigger="open", from_state=None, to_state=INITIAL, fields=fields,
+        occurred_on=referred_on, recorded_at=now, actor=actor.name, role=actor.role,
+    )  # fmt: skip
+    try:
+        uow.commit()
+    except IntegrityError:
+        raise InvalidInput(
+            f"This patient already has an open episode on the {side} side (opened just now by someone else)."
+        ) from None
+    return episode.id
+
+
+def show_episode(uow: UnitOfWork, episode_id: int) -> dict[str, Any]:
+    return episode_view(repo.get_episode(uow.session, episode_id))
+
+
+def list_episodes(
+    uow: UnitOfWork, *, state: str | None = None, patient_ref: str | None = None, limit: int | None = None
+) -> Iterator[dict[str, Any]]:
+    query = sa.select(EpisodeRow).order_by(EpisodeRow.id)
+    if state is not None:
+        if state not in STATES:
+            raise InvalidInput(f"There is no state {state!r}; the states are: {', '.join(STATES)}.")
+        query = query.where(EpisodeRow.state == state)
+    if patient_ref is not None:
+        query = query.where(EpisodeRow.patient_ref == check_patient_ref(patient_ref))
+    if limit is not None:
+        query = query.limit(limit)
+    for row in uow.session.scalars(query.execution_options(yield_per=500)):
+        yield episode_view(row)
+
+
+def episode_history(uow: UnitOfWork, episode_id: int) -> list[dict[str, Any]]:
+    repo.get_episode(uow.session, episode_id)
+    return [event_view(e) for e in repo.events_of(uow.session, episode_id)]

@@ -1,0 +1,44 @@
+"""The schema: migrations match the models, round-trip, and seed rule set 1 as specified."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from pathway.db import migrate
+from pathway.db.models import Base
+from pathway.db.uow import UnitOfWork
+from pathway.services import rules
+from tests.pathway_spec import DEFAULT_RULES
+
+
+def _drift(engine: sa.Engine) -> list:
+    with engine.connect() as conn:
+        context = MigrationContext.configure(conn, opts={"compare_type": True, "render_as_batch": True})
+        return compare_metadata(context, Base.metadata)
+
+
+def test_models_and_migrations_do_not_drift(engine: sa.Engine) -> None:
+    assert _drift(engine) == []
+
+
+def test_upgrade_downgrade_upgrade(engine: sa.Engine) -> None:
+    migrate.downgrade(engine, "base")
+    with engine.connect() as conn:
+        assert set(sa.inspect(conn).get_table_names()) <= {"alembic_version"}
+    migrate.upgrade(engine)
+    migrate.upgrade(engine)  # idempotent
+    with engine.connect() as conn:
+        assert migrate.current_revision(conn) == migrate.head_revision()
+    assert _drift(engine) == []
+
+
+def test_rule_set_1_holds_the_specified_defaults(engine: sa.Engine) -> None:
+    with UnitOfWork(engine) as uow:
+        shown = rules.show_rules(uow)
+    assert shown["version"] == 1 and shown["status"] == "active"
+    assert {r["key"]: r["value"] for r in shown["rules"]} == DEFAULT_RULES
+    assert all(r["basis"] for r in shown["rules"])
+    units = {r["key"]: r["unit"] for r in shown["rules"]}
+    assert units["mri_ifs_max_mm"] == "mm" and units["conservative_min_days"] == "days"

@@ -1,0 +1,131 @@
+"""Episodes and events in the database: one transaction, hash chain, optimistic locking."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.orm import Session
+from sqlalchemy.orm.exc import StaleDataError
+
+from pathway.db import repository as repo
+from pathway.db.models import EpisodeRow, EventRow
+from pathway.db.uow import UnitOfWork
+from pathway.domain.audit import GENESIS, chain_hash, event_payload
+from pathway.errors import Conflict, InvalidInput, Refused
+from pathway.services import Actor
+from pathway.services.advance import advance
+from pathway.services.episodes import open_episode
+
+NOW = datetime(2026, 6, 1, 9, 30, 15, 123456, tzinfo=UTC)
+ACTOR = Actor("coordinator-a")
+
+
+def _open(engine: sa.Engine) -> int:
+    with UnitOfWork(engine, write=True) as uow:
+        return open_episode(uow, patient_ref="MRN-1", side="left", referred_on=date(2026, 5, 1),
+                            has_hip_arthroplasty=False, actor=ACTOR, now=NOW)  # fmt: skip
+
+
+def _advance(engine: sa.Engine, eid: int, trigger: str, **kw) -> dict:  # type: ignore[no-untyped-def]
+    kw.setdefault("assignments", [])
+    kw.setdefault("occurred_on", date(2026, 5, 2))
+    with UnitOfWork(engine, write=True) as uow:
+        return advance(uow, episode_id=eid, trigger=trigger, override_reason=kw.pop("override_reason", None),
+                       actor=ACTOR, now=NOW, **kw)  # fmt: skip
+
+
+def _chain_ok(engine: sa.Engine, eid: int) -> bool:
+    with UnitOfWork(engine) as uow:
+        episode = repo.get_episode(uow.session, eid)
+        prev = GENESIS
+        for e in repo.events_of(uow.session, eid):
+            payload = event_payload(
+                episode_id=e.episode_id, seq=e.seq, trigger=e.trigger, from_state=e.from_state, to_state=e.to_state,
+                fields=e.fields, occurred_on=e.occurred_on, recorded_at=e.recorded_at, actor=e.actor, role=e.role,
+                rules_version=e.rules_version, guards=e.guards, override_reason=e.override_reason,
+                overridden_guards=e.overridden_guards,
+            )  # fmt: skip
+            if e.prev_hash != prev or chain_hash(prev, payload) != e.hash:
+                return False
+            prev = e.hash
+        return episode.head_hash == prev and episode.event_count == episode.version
+
+
+def test_events_are_chained_and_round_trip_exactly(engine: sa.Engine) -> None:
+    eid = _open(engine)
+    _advance(engine, eid, "order_mri", override_reason="radiographs done at another hospital")
+    mri = ["ifs_mm=12.5", "qfs_mm=7.25", "qf_edema=true", "qf_fatty_replacement=false", "positioning=neutral ünïcode"]
+    _advance(engine, eid, "record_mri", assignments=mri)
+    assert _chain_ok(engine, eid)
+    with UnitOfWork(engine) as uow:
+        events = repo.events_of(uow.session, eid)
+        assert events[-1].recorded_at == NOW
+        assert events[-1].fields["qfs_mm"] == 7.25
+        assert events[1].overridden_guards == ["radiographs_first"]
+        assert events[1].guards[0]["passed"] is False
+
+
+def test_a_refusal_writes_nothing(engine: sa.Engine) -> None:
+    eid = _open(engine)
+    with pytest.raises(Refused):
+        _advance(engine, eid, "order_mri")
+    with pytest.raises(InvalidInput):
+        _advance(engine, eid, "record_mri")
+    with engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(EventRow)) == 1
+        assert conn.scalar(sa.select(EpisodeRow.version)) == 1
+
+
+def test_a_stale_write_is_refused_and_loses_nothing(engine: sa.Engine) -> None:
+    """A copy of the episode loaded at version 1 cannot be written after version 2."""
+    eid = _open(engine)
+    with UnitOfWork(engine) as reader:
+        stale = repo.get_episode(reader.session, eid)
+        reader.session.expunge(stale)
+    _advance(engine, eid, "order_radiographs")  # someone else commits version 2
+    with UnitOfWork(engine, write=True) as writer:
+        writer.session.add(stale)
+        repo.append_event(writer.session, stale, trigger="close", from_state="referred", to_state="closed",
+                          fields={"reason": "withdrawn"}, occurred_on=date(2026, 5, 3), recorded_at=NOW,
+                          actor="coordinator-b", role=None)  # fmt: skip
+        with pytest.raises(StaleDataError):
+            writer.commit()
+    with UnitOfWork(engine) as uow:
+        episode = repo.get_episode(uow.session, eid)
+        assert (episode.state, episode.version) == ("radiographs_ordered", 2)
+    assert _chain_ok(engine, eid)
+
+
+@pytest.mark.postgres_only  # SQLite's BEGIN IMMEDIATE makes this interleaving impossible
+def test_concurrent_advance_is_refused_with_conflict(engine: sa.Engine) -> None:
+    """Between our read and our write another coordinator commits: we get exit 4."""
+    eid = _open(engine)
+    fired = []
+
+    def someone_else_writes(session, _context, _instances):  # type: ignore[no-untyped-def]
+        if not fired:
+            fired.append(True)
+            _advance(engine, eid, "order_radiographs")
+
+    event.listen(Session, "before_flush", someone_else_writes)
+    try:
+        with pytest.raises(Conflict, match="changed by someone else"):
+            _advance(engine, eid, "order_mri", override_reason="urgent")
+    finally:
+        event.remove(Session, "before_flush", someone_else_writes)
+    with UnitOfWork(engine) as uow:
+        episode = repo.get_episode(uow.session, eid)
+        assert (episode.state, episode.version) == ("radiographs_ordered", 2)
+    assert _chain_ok(engine, eid)
+
+
+def test_expect_version_refuses_with_conflict(engine: sa.Engine) -> None:
+    eid = _open(engine)
+    _advance(engine, eid, "order_radiographs", expect_version=1)
+    with pytest.raises(Conflict, match="at version 2, not 1"):
+        _advance(engine, eid, "record_radiographs", assignments=["result=negative"], expect_version=1)
+    with UnitOfWork(engine) as uow:
+        assert repo.get_episode(uow.session, eid).version == 2
