@@ -1,4 +1,4 @@
-"""Initial schema: rule sets and rules, episodes, events; seeds rule set version 1.
+"""Initial schema: rule sets and rules, episodes, events, access log; seeds rule set 1.
 
 Revision ID: 0001
 Revises:
@@ -197,6 +197,19 @@ def upgrade() -> None:
         sa.UniqueConstraint("episode_id", "seq", name=op.f("uq_events_episode_id_seq")),
     )
     op.create_index(op.f("ix_events_occurred_on"), "events", ["occurred_on"])
+    op.create_table(
+        "access_log",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("at", TIMESTAMP, nullable=False),
+        sa.Column("actor", sa.String(length=128), nullable=False),
+        sa.Column("role", sa.String(length=16), nullable=True),
+        sa.Column("action", sa.String(length=64), nullable=False),
+        sa.Column("outcome", sa.String(length=16), nullable=False),
+        sa.Column("episode_id", sa.Integer(), nullable=True),
+        sa.Column("detail", JSON, nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_access_log")),
+    )
+    op.create_index(op.f("ix_access_log_at"), "access_log", ["at"])
 
     now = datetime.now(UTC)
     op.bulk_insert(
@@ -215,6 +228,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index(op.f("ix_access_log_at"), table_name="access_log")
+    op.drop_table("access_log")
     op.drop_index(op.f("ix_events_occurred_on"), table_name="events")
     op.drop_table("events")
     op.drop_index("uq_episodes_open_patient_side", table_name="episodes")

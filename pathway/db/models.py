@@ -111,6 +111,25 @@ class EpisodeRow(Base):
     )
 
 
+class AccessLogRow(Base):
+    """Who was refused for lack of rights, and who exported identified data.
+
+    Kept apart from episode chains (a refusal changes nothing in an episode) and written
+    in its own transaction, so that it survives the rollback of the refused command.
+    """
+
+    __tablename__ = "access_log"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime(), index=True)
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    role: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    action: Mapped[str] = mapped_column(sa.String(64))
+    outcome: Mapped[str] = mapped_column(sa.String(16))  # refused | granted
+    episode_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    detail: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+
+
 class EventRow(Base):
     __tablename__ = "events"
     __table_args__ = (sa.UniqueConstraint("episode_id", "seq"),)
