@@ -83,7 +83,8 @@ def _styled(engine: str, marking: Marking | None) -> Any:
 
 def mermaid(marking: Marking | None = None, title: str = TITLE) -> str:
     """A Mermaid state diagram; with a marking, visited states and the current one styled."""
-    return _styled("mermaid", marking).get_graph(title=f"title: {title}").source + "\n"
+    text = _styled("mermaid", marking).get_graph(title=f"title: {title}").source
+    return "".join(line.rstrip() + "\n" for line in text.splitlines())  # no trailing blanks to be lost in editing
 
 
 def dot(marking: Marking | None = None, title: str = TITLE) -> str:
