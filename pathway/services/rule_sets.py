@@ -53,15 +53,15 @@ def create_rule_set(
     entries = parse_rule_file(text, source)
     session = uow.session
     version = (session.scalar(sa.select(sa.func.max(RuleSetRow.version))) or 0) + 1
-    session.add(RuleSetRow(version=version, status="draft", created_at=now, created_by=actor.name, note=note or ""))
-    session.flush()
     positions = {key: i for i, key in enumerate(CATALOGUE, start=1)}
-    session.add_all(
-        RuleRow(rule_set_version=version, key=e.key, position=positions[e.key], value=e.value,
-                value_type=e.spec.type, unit=e.unit, basis=e.basis)
-        for e in entries
-    )  # fmt: skip
     try:
+        session.add(RuleSetRow(version=version, status="draft", created_at=now, created_by=actor.name, note=note or ""))
+        session.flush()
+        session.add_all(
+            RuleRow(rule_set_version=version, key=e.key, position=positions[e.key], value=e.value,
+                    value_type=e.spec.type, unit=e.unit, basis=e.basis)
+            for e in entries
+        )  # fmt: skip
         uow.commit()
     except IntegrityError:
         raise Conflict(f"Someone created rule set version {version} at the same time; run the command again.") from None
@@ -94,16 +94,19 @@ def activate_rule_set(uow: UnitOfWork, *, version: int, actor: Actor, now: datet
             f"--out FILE`, then `pathway rules new --from FILE` and activate the new draft."
         )
     previous = session.scalar(sa.select(RuleSetRow.version).where(RuleSetRow.status == "active"))
-    # Compare-and-set, so that two activations at once cannot both succeed.
-    session.execute(sa.update(RuleSetRow).where(RuleSetRow.status == "active").values(status="retired", retired_at=now))
-    changed = session.execute(
-        sa.update(RuleSetRow)
-        .where(RuleSetRow.version == version, RuleSetRow.status == "draft")
-        .values(status="active", activated_at=now, activated_by=actor.name)
-    )
-    if changed.rowcount != 1:
-        raise Conflict(f"Rule set v{version} was changed by someone else meanwhile; check `pathway rules list`.")
+    # Compare-and-set, so that two activations at once cannot both succeed: the loser either
+    # finds its draft changed or trips the one-active index.
     try:
+        session.execute(
+            sa.update(RuleSetRow).where(RuleSetRow.status == "active").values(status="retired", retired_at=now)
+        )
+        changed = session.execute(
+            sa.update(RuleSetRow)
+            .where(RuleSetRow.version == version, RuleSetRow.status == "draft")
+            .values(status="active", activated_at=now, activated_by=actor.name)
+        )
+        if changed.rowcount != 1:
+            raise Conflict(f"Rule set v{version} was changed by someone else meanwhile; check `pathway rules list`.")
         uow.commit()
     except IntegrityError:
         raise Conflict("Another rule set was activated at the same time; check `pathway rules list`.") from None

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
@@ -268,3 +270,23 @@ def test_the_move_is_not_a_trigger_anyone_can_fire(pathway: Pathway) -> None:
     assert "migrate_rules" not in offered
     result = pathway("advance", str(eid), "migrate_rules", "--set", "to_version=1")
     assert result.exit_code == 2 and "no trigger 'migrate_rules'" in result.stderr
+
+
+@pytest.mark.postgres_only
+def test_an_activation_that_loses_a_race_changes_nothing(pathway: Pathway, engine: sa.Engine) -> None:
+    first, second = new_version(pathway, EXAMPLE), new_version(pathway, EXAMPLE)
+    results: list[int] = []
+    with engine.connect() as rival:  # another activation of `first`, still uncommitted
+        rival.execute(sa.text("UPDATE rule_sets SET status = 'retired' WHERE status = 'active'"))
+        rival.execute(sa.text(f"UPDATE rule_sets SET status = 'active' WHERE version = {first}"))
+        thread = threading.Thread(target=lambda: results.append(pathway("rules", "activate", str(second)).exit_code))
+        thread.start()
+        with engine.connect() as watcher:  # wait until our activation is blocked behind the rival's lock
+            blocked = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            while not watcher.execute(blocked).scalar() and thread.is_alive():
+                watcher.rollback()
+        rival.commit()
+        thread.join()
+    assert results == [4]
+    statuses = {r["version"]: r["status"] for r in pathway.json("rules", "list")}
+    assert statuses == {1: "retired", first: "active", second: "draft"}
