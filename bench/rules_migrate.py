@@ -2,7 +2,7 @@
 
 Prints figures; it asserts nothing. Builds a throwaway SQLite database (or uses --db URL,
 which must be an empty, disposable database) with N episodes in conservative care.
-Run: python bench/rules_migrate.py [--n 2000] [--db URL]
+Run: python bench/rules_migrate.py [--n 1000] [--db URL]
 """
 
 from __future__ import annotations
@@ -53,7 +53,7 @@ def populate(engine, n: int) -> None:  # type: ignore[no-untyped-def]
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--n", type=int, default=2000)
+    parser.add_argument("--n", type=int, default=1000)
     parser.add_argument("--db", help="an empty, disposable database URL (default: a temporary SQLite file)")
     args = parser.parse_args()
     folder = tempfile.TemporaryDirectory()

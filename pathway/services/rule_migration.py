@@ -35,12 +35,12 @@ def _select(uow: UnitOfWork, to_version: int, episode_id: int | None, all_on: in
     session = uow.session
     if episode_id is not None:
         episode = repo.get_episode(session, episode_id)
+        if lock:
+            session.refresh(episode, with_for_update=True)  # judged as it is once nobody else can change it
         if episode.state in TERMINAL:
             raise InvalidInput(f"Episode {episode_id} is {episode.state}, which is final; its rules no longer apply.")
         if episode.rules_version == to_version:
             raise InvalidInput(f"Episode {episode_id} is already on rule set v{to_version}; nothing to do.")
-        if lock:
-            session.refresh(episode, with_for_update=True)
         return [episode]
     repo.rule_set_row(session, all_on)
     if all_on == to_version:
