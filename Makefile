@@ -20,6 +20,7 @@ test: $(BIN)/pathway
 
 bench: $(BIN)/pathway
 	$(BIN)/python bench/machine.py
+	$(BIN)/python bench/rules_migrate.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

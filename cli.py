@@ -12,6 +12,7 @@ from pathway.commands.advance import advance, next_
 from pathway.commands.common import PathwayGroup, global_options
 from pathway.commands.db import db
 from pathway.commands.demo import demo
+from pathway.commands.diagram import diagram
 from pathway.commands.episode import episode
 from pathway.commands.rules import rules
 
@@ -27,7 +28,7 @@ def cli() -> None:
     """
 
 
-for command in (episode, advance, next_, rules, db, demo):
+for command in (episode, advance, next_, rules, db, demo, diagram):
     cli.add_command(command)
 
 

@@ -98,7 +98,7 @@ class Backend:
             conn.execute(sa.text(f"TRUNCATE {', '.join(data_tables)} RESTART IDENTITY CASCADE"))
             conn.execute(sa.text("DELETE FROM rules WHERE rule_set_version > 1"))
             conn.execute(sa.text("DELETE FROM rule_sets WHERE version > 1"))
-            conn.execute(sa.text("UPDATE rule_sets SET status = 'active' WHERE version = 1"))
+            conn.execute(sa.text("UPDATE rule_sets SET status = 'active', retired_at = NULL WHERE version = 1"))
         engine.dispose()
         return self.url
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
 
 from pathway.commands.common import app, emit, global_options, table
+from pathway.commands.diagram import diagram_options, show_episode_diagram
 from pathway.domain.fields import FieldError, parse_date
 from pathway.domain.states import SIDES
 from pathway.errors import InvalidInput
@@ -47,9 +49,13 @@ def _show_human(data: dict[str, Any]) -> None:
 
 @episode.command("show")
 @click.argument("episode_id", type=int, metavar="ID")
+@click.option("--diagram", is_flag=True, help="Draw the pathway with this episode's state and path marked.")
+@diagram_options
 @global_options
-def show(episode_id: int) -> None:
-    """Show one episode: patient, side, state, pinned rules, version."""
+def show(episode_id: int, diagram: bool, fmt: str | None, out: Path | None) -> None:
+    """Show one episode: patient, side, state, pinned rules, version (or, with --diagram, its path)."""
+    if show_episode_diagram(episode_id, diagram, fmt, out):
+        return
     with app().uow() as uow:
         data = episodes.show_episode(uow, episode_id)
     emit(data, _show_human)

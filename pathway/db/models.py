@@ -53,6 +53,8 @@ class RuleSetRow(Base):
     created_by: Mapped[str] = mapped_column(sa.String(128))
     note: Mapped[str] = mapped_column(sa.Text, default="")
     activated_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    activated_by: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    retired_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
 
     rules: Mapped[list[RuleRow]] = relationship(back_populates="rule_set", order_by="RuleRow.position")
 

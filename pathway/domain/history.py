@@ -66,6 +66,11 @@ class Facts:
         return self.responses[-1].relief if self.responses else None
 
 
+# Events that are audited on the episode's chain but say nothing about the patient:
+# re-pinning the episode to another rule set. They do not move its clinical dates.
+MIGRATE_RULES = "migrate_rules"
+NON_CLINICAL: frozenset[str] = frozenset({MIGRATE_RULES})
+
 _ANCHORS = {
     "start_conservative": "conservative care started",
     "reassess": "the latest reassessment",
@@ -77,6 +82,8 @@ def facts_from(referred_on: date, events: Iterable[RecordedEvent]) -> Facts:
     """Fold the events (in sequence order) into facts."""
     facts = Facts(referred_on=referred_on, latest_clinical_date=referred_on, state_entered_on=referred_on)
     for event in events:
+        if event.trigger in NON_CLINICAL:
+            continue
         on, f = event.occurred_on, event.fields
         facts.latest_clinical_date = max(facts.latest_clinical_date, on)
         if event.from_state != event.to_state:

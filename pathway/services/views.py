@@ -51,6 +51,8 @@ def rule_set_view(row: RuleSetRow) -> dict[str, Any]:
         "created_at": row.created_at.isoformat(),
         "created_by": row.created_by,
         "activated_at": row.activated_at.isoformat() if row.activated_at else None,
+        "activated_by": row.activated_by,
+        "retired_at": row.retired_at.isoformat() if row.retired_at else None,
         "note": row.note,
         "rules": [
             {"key": r.key, "value": r.value, "type": r.value_type, "unit": r.unit, "basis": r.basis} for r in row.rules
