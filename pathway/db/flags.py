@@ -209,9 +209,10 @@ def schedule_stale(connection: sa.Connection, *, after_id: int, limit: int, now:
     query = (
         sa.select(EPISODES.c.id, EPISODES.c.state, EPISODES.c.referred_on, EPISODES.c.rules_version,
                   EPISODES.c.event_count, EPISODES.c.version)
-        .where(sa.text(UNSCHEDULED), EPISODES.c.id > after_id)
+        .where(sa.text(f"({UNSCHEDULED})"), EPISODES.c.id > after_id)
         .order_by(EPISODES.c.id)
         .limit(limit)
+        .with_hint(EPISODES, "INDEXED BY ix_episodes_unscheduled", "sqlite")
     )  # fmt: skip
     rows = connection.execute(_locking(connection, query, skip_locked=True)).all()
     if not rows:
