@@ -181,7 +181,7 @@ def reconcile_episodes(connection: sa.Connection, episodes: Iterable[EpisodeKey]
             .values(
                 due_on=sa.bindparam("b_due"),
                 overdue_on=sa.bindparam("b_overdue"),
-                opened_at=sa.case((sa.bindparam("b_keep_open"), FLAGS.c.opened_at), else_=None),
+                opened_at=sa.case((sa.bindparam("b_keep_open", type_=sa.Boolean), FLAGS.c.opened_at), else_=None),
             ),
             retimes,
         )

@@ -116,6 +116,24 @@ def test_postop_followups_open_at_each_configured_day(pathway: Pathway, engine: 
         assert rows[-1]["milestone"] == milestone and rows[-1]["status"] == "due"
         assert rows[-1]["overdue_on"] == plus(D, milestone + 14).isoformat()
     assert {f["milestone"] for f in flag_rows(engine)} == {42, 90, 180, 365}
+    with freeze_time(plus(D, 55)):
+        assert 42 not in [r["milestone"] for r in pathway.json("worklist", "--overdue")]
+    with freeze_time(plus(D, 56)):
+        assert [r["milestone"] for r in pathway.json("worklist", "--overdue")] == [42], "overdue from day 42 + 14"
+
+
+def test_surgery_record_is_anchored_on_the_planned_date(pathway: Pathway, engine: sa.Engine) -> None:
+    with freeze_time(BUILT):
+        eid = pathway.open()
+        walk(pathway, eid, "surgery_scheduled", D, planned=plus(D, 30))
+    assert sweep(pathway, day_before(44))["opened"] == 0
+    assert sweep(pathway, plus(D, 44))["opened"] == 1
+    (flag,) = [f for f in flag_rows(engine) if f["opened_at"]]
+    assert (flag["kind"], flag["anchor_on"], flag["overdue_on"]) == ("surgery_record", plus(D, 30), plus(D, 44))
+    with freeze_time(plus(D, 45)):
+        step(pathway, eid, "record_surgery", plus(D, 45), "approach=endoscopic", "sciatic_neurolysis=false")
+    (flag,) = [f for f in flag_rows(engine) if f["kind"] == "surgery_record"]
+    assert flag["resolution"] == "satisfied"
 
 
 def test_a_followup_within_the_grace_resolves_its_milestone_and_one_outside_does_not(
