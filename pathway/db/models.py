@@ -117,7 +117,7 @@ class EpisodeRow(Base):
     head_hash: Mapped[str] = mapped_column(sa.String(64))
     version: Mapped[int] = mapped_column(sa.Integer)
     # The event count at which this episode's flags were last brought up to date
-    # (flags.reconcile runs in the same transaction as every event).
+    # (db/flags.py reconciles them in the same transaction as every event).
     scheduled_seq: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
 
     # The version is the event count, set by repository.append_event; SQLAlchemy still
