@@ -14,7 +14,9 @@ from pathway.commands.db import db
 from pathway.commands.demo import demo
 from pathway.commands.diagram import diagram
 from pathway.commands.episode import episode
+from pathway.commands.jobs import jobs
 from pathway.commands.rules import rules
+from pathway.commands.worklist import worklist
 
 
 @click.group(cls=PathwayGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -30,6 +32,8 @@ def cli() -> None:
 
 for command in (episode, advance, next_, rules, db, demo, diagram):
     cli.add_command(command)
+cli.add_command(jobs)
+cli.add_command(worklist)
 
 
 def main() -> None:

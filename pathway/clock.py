@@ -36,3 +36,17 @@ def now_utc() -> datetime:
 def today(tz: tzinfo | None = None) -> date:
     """Today's date in the site's time zone."""
     return now_utc().astimezone(tz or site_timezone()).date()
+
+
+def parse_instant(text: str, what: str = "--now") -> datetime:
+    """An ISO 8601 instant; without a zone it is read in the site's time zone."""
+    try:
+        value = datetime.fromisoformat(text.strip())
+    except ValueError:
+        raise InvalidInput(
+            f"{what} {text!r} is not an ISO 8601 timestamp; use e.g. 2026-03-01T02:00:00+00:00, "
+            "or 2026-03-01T02:00 for the site's time zone."
+        ) from None
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=site_timezone())
+    return value.astimezone(UTC)

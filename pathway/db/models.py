@@ -15,6 +15,7 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from pathway.db.types import JSONValue, UTCDateTime
 from pathway.domain.states import SIDES, STATES, TERMINAL
+from pathway.domain.timers import KINDS
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -23,6 +24,12 @@ NAMING_CONVENTION = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+UNSCHEDULED = "scheduled_seq IS NULL OR scheduled_seq <> event_count"
+PENDING = "opened_at IS NULL AND resolved_at IS NULL"
+OPEN = "opened_at IS NOT NULL AND resolved_at IS NULL"
+UNRESOLVED = "resolved_at IS NULL"
 
 
 def _in(column: str, values: tuple[str, ...] | frozenset[str]) -> str:
@@ -87,6 +94,14 @@ class EpisodeRow(Base):
             sqlite_where=sa.text(f"NOT ({_in('state', TERMINAL)})"),
             postgresql_where=sa.text(f"NOT ({_in('state', TERMINAL)})"),
         ),
+        # Episodes whose flags lag behind their events (only those that existed before
+        # flags did): the scheduled job schedules them first.
+        sa.Index(
+            "ix_episodes_unscheduled",
+            "id",
+            sqlite_where=sa.text(UNSCHEDULED),
+            postgresql_where=sa.text(UNSCHEDULED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
@@ -103,6 +118,9 @@ class EpisodeRow(Base):
     event_count: Mapped[int] = mapped_column(sa.Integer)
     head_hash: Mapped[str] = mapped_column(sa.String(64))
     version: Mapped[int] = mapped_column(sa.Integer)
+    # The event count at which this episode's flags were last brought up to date
+    # (db/flags.py reconciles them in the same transaction as every event).
+    scheduled_seq: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
 
     # The version is the event count, set by repository.append_event; SQLAlchemy still
     # adds "WHERE version = <loaded>" to every UPDATE, so a stale write fails.
@@ -155,3 +173,46 @@ class EventRow(Base):
     hash: Mapped[str] = mapped_column(sa.String(64))
 
     episode: Mapped[EpisodeRow] = relationship(back_populates="events")
+
+
+class FlagRow(Base):
+    """A timer of PATHWAY.md for one episode: scheduled, then opened when due, then resolved.
+
+    A row exists from the moment the episode's state and pinned rules call for it
+    (``opened_at`` empty: a deadline waiting for its due day); the scheduled job opens it
+    on its due day; the event that satisfies it, or moves the episode on, resolves it.
+    ``milestone`` is the post-operative day for follow-ups and 0 for every other kind.
+    """
+
+    __tablename__ = "flags"
+    __table_args__ = (
+        sa.UniqueConstraint("episode_id", "kind", "anchor_on", "milestone"),
+        sa.CheckConstraint(_in("kind", tuple(KINDS)), name="kind"),
+        sa.CheckConstraint(_in("resolution", ("moved_on", "satisfied")), name="resolution"),
+        # The job's work queue: deadlines not yet opened, by due day.
+        sa.Index("ix_flags_pending", "due_on", sqlite_where=sa.text(PENDING), postgresql_where=sa.text(PENDING)),
+        # Open flags, for the job's "open now" count.
+        sa.Index("ix_flags_open", "overdue_on", sqlite_where=sa.text(OPEN), postgresql_where=sa.text(OPEN)),
+        # The worklist: unresolved flags, most overdue first.
+        sa.Index(
+            "ix_flags_worklist",
+            "overdue_on",
+            "id",
+            sqlite_where=sa.text(UNRESOLVED),
+            postgresql_where=sa.text(UNRESOLVED),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    episode_id: Mapped[int] = mapped_column(sa.ForeignKey("episodes.id"))
+    kind: Mapped[str] = mapped_column(sa.String(32))
+    anchor_on: Mapped[date] = mapped_column(sa.Date)
+    milestone: Mapped[int] = mapped_column(sa.Integer, default=0)
+    due_on: Mapped[date] = mapped_column(sa.Date)
+    overdue_on: Mapped[date] = mapped_column(sa.Date)
+    opened_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    resolved_event_id: Mapped[int | None] = mapped_column(
+        sa.BigInteger().with_variant(sa.Integer, "sqlite"), sa.ForeignKey("events.id"), nullable=True
+    )
+    resolution: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)

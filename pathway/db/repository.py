@@ -1,7 +1,8 @@
 """Loading episodes and rules into domain objects, and appending events.
 
 ``append_event`` is the only code that writes an event: it numbers it, chains its
-hash and moves the episode's projection (state, dates, chain head) in the same flush.
+hash and moves the episode's projection (state, dates, chain head) in the same flush,
+and brings the episode's flags in line with it in the same transaction (db/flags.py).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from pathway.db import flags
 from pathway.db.models import EpisodeRow, EventRow, RuleRow, RuleSetRow
 from pathway.domain.audit import GENESIS, chain_hash, event_payload
 from pathway.domain.decisions import EpisodeSnapshot
@@ -131,4 +133,6 @@ def append_event(
     episode.event_count = seq
     episode.version = seq
     episode.head_hash = event.hash
+    episode.scheduled_seq = seq
+    flags.reconcile_after_flush(session, episode, event)
     return event

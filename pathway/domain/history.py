@@ -60,6 +60,7 @@ class Facts:
     surgical_referral_on: date | None = None
     surgery_planned_on: date | None = None
     surgery_on: date | None = None
+    postop_followups: list[date] = field(default_factory=list)
 
     @property
     def latest_relief(self) -> str | None:
@@ -107,6 +108,8 @@ def facts_from(referred_on: date, events: Iterable[RecordedEvent]) -> Facts:
             facts.surgery_planned_on = date.fromisoformat(f["planned_on"])
         elif trigger == "record_surgery":
             facts.surgery_on = on
+        elif trigger == "record_followup" and event.from_state == "post_operative":
+            facts.postop_followups.append(on)
         if trigger in _ANCHORS:
             facts.reassessment_anchor = on
             facts.reassessment_anchor_kind = _ANCHORS[trigger]

@@ -1,0 +1,81 @@
+"""`pathway worklist`: what each coordinator should chase today."""
+
+from __future__ import annotations
+
+import csv
+import sys
+from typing import Any
+
+import click
+
+from pathway.clock import site_timezone
+from pathway.commands.common import app, emit, global_options, table
+from pathway.domain.timers import KINDS
+from pathway.errors import InvalidInput
+from pathway.services import worklist as service
+
+COLUMNS = (
+    "episode_id", "patient_ref", "side", "state", "kind", "milestone", "anchor_on", "due_on", "overdue_on",
+    "status", "days_overdue", "triggers", "opened_at",
+)  # fmt: skip
+
+
+def _when(row: dict[str, Any]) -> str:
+    days = row["days_overdue"]
+    if row["status"] == "overdue":
+        return f"overdue {days} d"
+    if row["status"] == "due":
+        return f"due; overdue in {-days} d"
+    return f"due {row['due_on']}"
+
+
+def _item(row: dict[str, Any]) -> str:
+    return f"{row['kind']} day {row['milestone']}" if row["milestone"] is not None else row["kind"]
+
+
+def _human(rows: list[dict[str, Any]], limit: int) -> None:
+    if not rows:
+        click.echo("Nothing due.")
+        return
+    table(
+        None,
+        ("episode", "patient", "side", "state", "item", "since", "when", "clear with"),
+        ((r["episode_id"], r["patient_ref"], r["side"], r["state"], _item(r), r["anchor_on"], _when(r),
+          " or ".join(r["triggers"])) for r in rows),
+    )  # fmt: skip
+    if limit and len(rows) == limit:
+        click.echo(f"First {limit} rows; --limit N shows more (0: all).", err=True)
+
+
+def _csv(rows: list[dict[str, Any]]) -> None:
+    writer = csv.DictWriter(sys.stdout, fieldnames=COLUMNS, lineterminator="\n")
+    writer.writeheader()
+    for row in rows:
+        writer.writerow({**row, "triggers": " ".join(row["triggers"])})
+
+
+@click.command("worklist")
+@click.option("--overdue", "overdue_only", is_flag=True, help="Only flags past their overdue day.")
+@click.option(
+    "--due-within", type=click.IntRange(min=0), default=0, metavar="DAYS",
+    help="Also what comes due in the next DAYS days.",
+)  # fmt: skip
+@click.option("--kind", type=click.Choice(tuple(KINDS)), help="Only flags of this kind.")
+@click.option(
+    "--limit", type=click.IntRange(min=0), default=100, show_default=True, metavar="N", help="At most N rows (0: all)."
+)
+@click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout.")
+@global_options
+def worklist(overdue_only: bool, due_within: int, kind: str | None, limit: int, as_csv: bool) -> None:
+    """Open and upcoming flags, most overdue first, with the trigger that clears each."""
+    a = app()
+    if as_csv and a.json:
+        raise InvalidInput("Choose --csv or --json, not both.")
+    today = a.now().astimezone(site_timezone()).date()
+    with a.uow() as uow:
+        rows = list(service.worklist(uow, today=today, overdue_only=overdue_only, due_within=due_within,
+                                     kind=kind, limit=limit or None))  # fmt: skip
+    if as_csv:
+        _csv(rows)
+    else:
+        emit(rows, lambda data: _human(data, limit))

@@ -1,0 +1,248 @@
+"""Flags in the database: kept in step with every event, opened by the scheduled job.
+
+Every event is followed, in its own transaction, by ``reconcile``: the episode's
+expected flags (``domain.timers``) are compared with its stored ones, so that the next
+deadlines are always stored, indexed by due day, and a flag the event satisfies (or makes
+moot) is resolved on the spot. The scheduled job then needs one UPDATE to open every flag
+that has come due (``open_due``).
+
+Concurrency, PostgreSQL (READ COMMITTED): reconciliation runs after the event's flush,
+that is after the version-checked UPDATE of the episode row, so it holds that row's lock;
+it then locks the episode's unresolved flags (FOR UPDATE), which waits for a job that
+is opening them and then sees them opened. The job claims rows with FOR UPDATE SKIP
+LOCKED, so it never waits for a coordinator and two jobs never claim the same row; a
+flag row exists once (unique on episode, kind, anchor, milestone), so opening is a
+flip of ``opened_at`` that a second job cannot repeat. SQLite serialises writers
+(BEGIN IMMEDIATE), so the same statements are safe there without the locking clauses.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event as orm_event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.orm import Session
+
+from pathway.clock import site_timezone
+from pathway.db.models import PENDING, UNSCHEDULED, EpisodeRow, EventRow, FlagRow, RuleRow
+from pathway.domain.history import RecordedEvent, facts_from
+from pathway.domain.rules import RuleSet
+from pathway.domain.timers import StoredFlag, expected_flags, reconcile
+
+FLAGS = FlagRow.__table__
+EPISODES = EpisodeRow.__table__
+EVENTS = EventRow.__table__
+_PENDING_KEY = "pathway.flags.reconcile"
+
+
+@dataclass(frozen=True)
+class EpisodeKey:
+    """What reconciliation needs of an episode row."""
+
+    id: int
+    state: str
+    referred_on: date
+    rules_version: int
+
+
+def reconcile_after_flush(session: Session, episode: EpisodeRow, event: EventRow) -> None:
+    """Queue ``episode`` for reconciliation once ``event`` is flushed (called by append_event).
+
+    Deferred to the flush so that the episode's version check comes first: a stale
+    write still fails at commit, and on PostgreSQL the episode row is locked before
+    its flags are read.
+    """
+    session.info.setdefault(_PENDING_KEY, []).append((episode, event))
+
+
+@orm_event.listens_for(Session, "after_flush_postexec")
+def _reconcile_pending(session: Session, _context: Any) -> None:
+    pending = session.info.pop(_PENDING_KEY, None)
+    if not pending:
+        return
+    connection = session.connection()
+    for episode, event in pending:
+        key = EpisodeKey(episode.id, episode.state, episode.referred_on, episode.rules_version)
+        reconcile_episodes(connection, [key], now=event.recorded_at)
+
+
+@orm_event.listens_for(Session, "after_soft_rollback")
+def _forget_pending(session: Session, _previous: Any) -> None:
+    session.info.pop(_PENDING_KEY, None)
+
+
+def _insert(connection: sa.Connection) -> Any:
+    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
+    return dialect.insert(FLAGS).on_conflict_do_nothing()
+
+
+def _locking(connection: sa.Connection, query: sa.Select, *, skip_locked: bool = False) -> sa.Select:
+    """Row locks where the database has them; SQLite's BEGIN IMMEDIATE already serialises writers."""
+    if connection.dialect.name == "postgresql":
+        return query.with_for_update(skip_locked=skip_locked)
+    return query
+
+
+class _RuleCache:
+    def __init__(self, connection: sa.Connection) -> None:
+        self.connection = connection
+        self.sets: dict[int, RuleSet] = {}
+
+    def __getitem__(self, version: int) -> RuleSet:
+        if version not in self.sets:
+            rows = self.connection.execute(
+                sa.select(RuleRow.key, RuleRow.value).where(RuleRow.rule_set_version == version)
+            )
+            self.sets[version] = RuleSet(version, {key: value for key, value in rows})
+        return self.sets[version]
+
+
+def _events(connection: sa.Connection, ids: Sequence[int]) -> dict[int, list[tuple[int, RecordedEvent]]]:
+    rows = connection.execute(
+        sa.select(
+            EVENTS.c.episode_id, EVENTS.c.id, EVENTS.c.seq, EVENTS.c.trigger, EVENTS.c.from_state,
+            EVENTS.c.to_state, EVENTS.c.occurred_on, EVENTS.c.fields,
+        )
+        .where(EVENTS.c.episode_id.in_(ids))
+        .order_by(EVENTS.c.episode_id, EVENTS.c.seq)
+    )  # fmt: skip
+    events: dict[int, list[tuple[int, RecordedEvent]]] = defaultdict(list)
+    for r in rows:
+        events[r.episode_id].append(
+            (r.id, RecordedEvent(r.seq, r.trigger, r.from_state, r.to_state, r.occurred_on, r.fields))
+        )
+    return events
+
+
+def _stored(connection: sa.Connection, ids: Sequence[int]) -> dict[int, list[StoredFlag]]:
+    query = sa.select(
+        FLAGS.c.id, FLAGS.c.episode_id, FLAGS.c.kind, FLAGS.c.anchor_on, FLAGS.c.milestone,
+        FLAGS.c.due_on, FLAGS.c.overdue_on, FLAGS.c.opened_at,
+    ).where(FLAGS.c.episode_id.in_(ids), FLAGS.c.resolved_at.is_(None))  # fmt: skip
+    stored: dict[int, list[StoredFlag]] = defaultdict(list)
+    for r in connection.execute(_locking(connection, query)):
+        stored[r.episode_id].append(
+            StoredFlag(r.id, r.kind, r.anchor_on, r.milestone, r.due_on, r.overdue_on, r.opened_at is not None)
+        )
+    return stored
+
+
+def reconcile_episodes(connection: sa.Connection, episodes: Iterable[EpisodeKey], *, now: datetime) -> int:
+    """Bring these episodes' stored flags in line with their events; returns how many were resolved.
+
+    The latest event of each episode is the one that resolves its flags that are no
+    longer expected ("satisfied" when it is the awaited trigger, else "moved_on").
+    """
+    episodes = list(episodes)
+    ids = [e.id for e in episodes]
+    if not ids:
+        return 0
+    today = now.astimezone(site_timezone()).date()
+    rules = _RuleCache(connection)
+    events = _events(connection, ids)
+    stored = _stored(connection, ids)
+    inserts: list[dict[str, Any]] = []
+    retimes: list[dict[str, Any]] = []
+    drops: list[int] = []
+    resolves: list[dict[str, Any]] = []
+    for episode in episodes:
+        history = events.get(episode.id, [])
+        if not history:
+            continue
+        last_id, last = history[-1]
+        facts = facts_from(episode.referred_on, [e for _, e in history])
+        expected = expected_flags(episode.state, facts, rules[episode.rules_version])
+        plan = reconcile(
+            expected, stored.get(episode.id, []), trigger=last.trigger, from_state=last.from_state, today=today
+        )
+        inserts += [
+            {"episode_id": episode.id, "kind": f.kind, "anchor_on": f.anchor_on, "milestone": f.milestone,
+             "due_on": f.due_on, "overdue_on": f.overdue_on, "opened_at": None}
+            for f in plan.insert
+        ]  # fmt: skip
+        retimes += [
+            {"b_id": row_id, "b_due": f.due_on, "b_overdue": f.overdue_on, "b_keep_open": keep}
+            for row_id, f, keep in plan.retime
+        ]
+        drops += plan.drop
+        resolves += [{"b_id": row_id, "b_how": how, "b_event": last_id} for row_id, how in plan.resolve]
+    if inserts:
+        connection.execute(_insert(connection), inserts)
+    if retimes:
+        connection.execute(
+            sa.update(FLAGS)
+            .where(FLAGS.c.id == sa.bindparam("b_id"))
+            .values(
+                due_on=sa.bindparam("b_due"),
+                overdue_on=sa.bindparam("b_overdue"),
+                opened_at=sa.case((sa.bindparam("b_keep_open", type_=sa.Boolean), FLAGS.c.opened_at), else_=None),
+            ),
+            retimes,
+        )
+    if drops:
+        connection.execute(sa.delete(FLAGS).where(FLAGS.c.id.in_(drops), FLAGS.c.opened_at.is_(None)))
+    if resolves:
+        connection.execute(
+            sa.update(FLAGS)
+            .where(FLAGS.c.id == sa.bindparam("b_id"), FLAGS.c.resolved_at.is_(None))
+            .values(resolved_at=now, resolution=sa.bindparam("b_how"), resolved_event_id=sa.bindparam("b_event")),
+            resolves,
+        )
+    return len(resolves)
+
+
+def schedule_stale(connection: sa.Connection, *, after_id: int, limit: int, now: datetime) -> tuple[list[int], int]:
+    """Reconcile up to ``limit`` episodes whose flags lag behind their events.
+
+    In normal operation there are none (every event reconciles its episode); after the
+    upgrade that introduced flags, every older episode is one. Marks each episode
+    scheduled with a compare-and-set on its version, without bumping it: the version
+    counts events, and scheduling is not an event. Returns the ids seen and the number
+    of flags resolved.
+    """
+    query = (
+        sa.select(EPISODES.c.id, EPISODES.c.state, EPISODES.c.referred_on, EPISODES.c.rules_version,
+                  EPISODES.c.event_count, EPISODES.c.version)
+        .where(sa.text(f"({UNSCHEDULED})"), EPISODES.c.id > after_id)
+        .order_by(EPISODES.c.id)
+        .limit(limit)
+        .with_hint(EPISODES, "INDEXED BY ix_episodes_unscheduled", "sqlite")
+    )  # fmt: skip
+    rows = connection.execute(_locking(connection, query, skip_locked=True)).all()
+    if not rows:
+        return [], 0
+    resolved = reconcile_episodes(
+        connection, (EpisodeKey(r.id, r.state, r.referred_on, r.rules_version) for r in rows), now=now
+    )
+    connection.execute(
+        sa.update(EPISODES)
+        .where(EPISODES.c.id == sa.bindparam("b_id"), EPISODES.c.version == sa.bindparam("b_version"))
+        .values(scheduled_seq=sa.bindparam("b_seq")),
+        [{"b_id": r.id, "b_version": r.version, "b_seq": r.event_count} for r in rows],
+    )
+    return [r.id for r in rows], resolved
+
+
+def open_due(connection: sa.Connection, *, today: date, now: datetime) -> int:
+    """Open every scheduled flag whose due day has come: one statement, read from ix_flags_pending."""
+    due = sa.and_(sa.text(PENDING), FLAGS.c.due_on <= today)
+    if connection.dialect.name == "postgresql":
+        claimed = sa.select(FLAGS.c.id).where(due).with_for_update(skip_locked=True)
+        statement = sa.update(FLAGS).where(FLAGS.c.id.in_(claimed))
+    else:
+        statement = sa.update(FLAGS).where(due)
+    return connection.execute(statement.values(opened_at=now)).rowcount
+
+
+def count_open(connection: sa.Connection) -> int:
+    return connection.scalar(
+        sa.select(sa.func.count())
+        .select_from(FLAGS)
+        .where(FLAGS.c.opened_at.is_not(None), FLAGS.c.resolved_at.is_(None))
+    )
