@@ -8,8 +8,8 @@ refused to allowed as time passes while nothing new is recorded, so a binary sea
 over the days ahead finds that day; guards that time cannot change have none.
 
 The result is a list of sections, each computed by one function from the two
-snapshots; a new kind of consequence (e.g. timer due dates) is one more entry in
-``SECTIONS``.
+snapshots: guard verdicts and the days they start to pass, and the flags (timers) whose
+due or overdue days move. A new kind of consequence is one more entry in ``SECTIONS``.
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ from typing import Any
 from pathway.domain.decisions import EpisodeSnapshot, options
 from pathway.domain.guards import GuardContext
 from pathway.domain.rules import RuleSet
+from pathway.domain.timers import ExpectedFlag, expected_flags
 from pathway.domain.triggers import TRIGGERS
 
 # Longer than any wait a rule can impose (the catalogue allows at most 730 days).
@@ -102,10 +103,49 @@ def guard_changes(old: EpisodeSnapshot, new: EpisodeSnapshot, today: date) -> li
     return changes
 
 
+def _flag_name(flag: ExpectedFlag) -> str:
+    return f"{flag.kind} (day {flag.milestone})" if flag.milestone else flag.kind
+
+
+def _moved(kind: str, before: date, after: date) -> str:
+    return f"{kind} {before} -> {after} ({'earlier' if after < before else 'later'})"
+
+
+def timer_changes(old: EpisodeSnapshot, new: EpisodeSnapshot, _today: date) -> list[dict[str, Any]]:
+    """Flags (timers) whose due or overdue day moves, or that appear or disappear."""
+    facts = old.facts()
+    before = {f.key: f for f in expected_flags(old.state, facts, old.rules)}
+    after = {f.key: f for f in expected_flags(new.state, facts, new.rules)}
+    changes = []
+    for key in sorted(before.keys() | after.keys()):
+        was, now = before.get(key), after.get(key)
+        if was == now:
+            continue
+        if was is None or now is None:
+            flag = now or was
+            assert flag is not None
+            what = "new" if was is None else "no longer expected"
+            summary = f"{_flag_name(flag)}: {what} (due {flag.due_on}, overdue {flag.overdue_on})"
+        else:
+            moves = [_moved(k, getattr(was, f"{k}_on"), getattr(now, f"{k}_on")) for k in ("due", "overdue")
+                     if getattr(was, f"{k}_on") != getattr(now, f"{k}_on")]  # fmt: skip
+            summary = f"{_flag_name(now)}: {'; '.join(moves)}"
+        changes.append(
+            {
+                "kind": key[0],
+                "milestone": key[2] or None,
+                "before": {"due_on": str(was.due_on), "overdue_on": str(was.overdue_on)} if was else None,
+                "after": {"due_on": str(now.due_on), "overdue_on": str(now.overdue_on)} if now else None,
+                "summary": summary,
+            }
+        )
+    return changes
+
+
 Section = Callable[[EpisodeSnapshot, EpisodeSnapshot, date], list[dict[str, Any]]]
 
 # Each section: a name and a function of (snapshot under old rules, under new rules, today).
-SECTIONS: tuple[tuple[str, Section], ...] = (("guards", guard_changes),)
+SECTIONS: tuple[tuple[str, Section], ...] = (("guards", guard_changes), ("timers", timer_changes))
 
 
 def impact(snapshot: EpisodeSnapshot, new_rules: RuleSet, today: date) -> dict[str, list[dict[str, Any]]]:

@@ -58,3 +58,27 @@ def test_a_stricter_mri_threshold_refuses_a_diagnosis_that_passed() -> None:
         ("mri_supports_ifi", True, False, None)
     ]
     assert changes[0]["summary"].startswith("now refused: MRI does not support IFI")
+
+
+def test_a_later_reassessment_window_moves_the_reassessment_flag() -> None:
+    changes = impact(injected().snapshot(), rules(reassessment_window_open_days=120), TODAY)["timers"]
+    assert changes == [
+        {
+            "kind": "reassessment",
+            "milestone": None,
+            "before": {"due_on": "2026-04-10", "overdue_on": "2026-07-09"},
+            "after": {"due_on": "2026-05-10", "overdue_on": "2026-07-09"},
+            "summary": "reassessment: due 2026-04-10 -> 2026-05-10 (later)",
+        }
+    ]
+
+
+def test_an_extra_follow_up_milestone_appears_as_a_new_timer() -> None:
+    history = injected().add("reassess", date(2026, 4, 10), outcome="persistent", pain=7)
+    history.add("refer_to_surgery", date(2026, 4, 11))
+    history.add("schedule_surgery", date(2026, 4, 12), approach="endoscopic", planned_on="2026-05-01")
+    history.add("record_surgery", date(2026, 5, 1), approach="endoscopic", sciatic_neurolysis=False)
+    changes = impact(history.snapshot(), rules(postop_followup_days=[14, 42, 90, 180, 365]), date(2026, 5, 2))
+    assert [c["summary"] for c in changes["timers"]] == [
+        "postop_followup (day 14): new (due 2026-05-15, overdue 2026-05-29)"
+    ]
