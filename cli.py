@@ -9,6 +9,7 @@ import click
 
 from pathway import __version__
 from pathway.commands.advance import advance, next_
+from pathway.commands.audit import audit
 from pathway.commands.common import PathwayGroup, global_options
 from pathway.commands.db import db
 from pathway.commands.demo import demo
@@ -27,7 +28,7 @@ def cli() -> None:
     """
 
 
-for command in (episode, advance, next_, rules, db, demo):
+for command in (episode, advance, next_, rules, db, demo, audit):
     cli.add_command(command)
 
 
