@@ -3,11 +3,19 @@
 from __future__ import annotations
 
 import json
+import sys
+from datetime import date
+from pathlib import Path
 from typing import Any
 
 import click
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
 from pathway.commands.common import app, global_options
+from pathway.domain.fields import FieldError, parse_date
+from pathway.errors import InvalidInput
+from pathway.exports.records import Period
 from pathway.services import audit as service
 
 
@@ -46,3 +54,70 @@ def verify(episode_id: int | None) -> None:
     ids = ", ".join(str(b["episode_id"]) for b in data["broken"][:10]) + (" …" if len(data["broken"]) > 10 else "")
     click.echo(f"Not intact: {len(data['broken'])} of {episodes} have a broken chain (episodes {ids}).", err=True)
     raise click.exceptions.Exit(1)
+
+
+class _Bar:
+    """A progress bar on stderr, shown only when stderr is a terminal."""
+
+    def __init__(self) -> None:
+        self.progress = Progress(
+            TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=Console(stderr=True), transient=True,
+        )  # fmt: skip
+        self.task: TaskID | None = None
+
+    def start(self, total: int) -> None:
+        self.progress.start()
+        self.task = self.progress.add_task("events", total=total)
+
+    def advance(self, n: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, n)
+
+    def stop(self) -> None:
+        self.progress.stop()
+
+
+def _date_option(value: str | None, name: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return parse_date(value, name)
+    except FieldError as exc:
+        raise InvalidInput(str(exc)) from None
+
+
+@audit.command("export")
+@click.option("--format", "fmt", required=True, type=click.Choice(service.FORMATS), help="csv, jsonl or fhir.")
+@click.option("--since", metavar="DATE", help="Only events dated on or after this day (YYYY-MM-DD).")
+@click.option("--until", metavar="DATE", help="Only events dated on or before this day (YYYY-MM-DD).")
+@click.option("--out", metavar="PATH", type=click.Path(dir_okay=True, path_type=Path),
+              help="File (csv, jsonl; default: standard output) or folder (fhir; required).")  # fmt: skip
+@click.option("--identified", is_flag=True,
+              help="Real patient references and dates instead of pseudonyms and day numbers; recorded in the "
+              "access log.")  # fmt: skip
+@global_options
+def export(fmt: str, since: str | None, until: str | None, out: Path | None, identified: bool) -> None:
+    """Export the audit trail: pseudonymised by default, written whole or not at all.
+
+    Patient references become keyed pseudonyms (stable across the site's exports), dates
+    become days since the episode's referral, and free text is withheld, unless
+    --identified. A FHIR export is a folder of NDJSON files, one per resource type.
+    """
+    a = app()
+    period = Period(_date_option(since, "--since"), _date_option(until, "--until"))
+    target = None if out is None or str(out) == "-" else out
+    bar = _Bar() if sys.stderr.isatty() else None
+    try:
+        with a.uow() as uow:
+            summary = service.export(
+                uow, fmt=fmt, period=period, out=target, identified=identified, actor=a.actor(), now=a.now(),
+                stdout=sys.stdout.buffer if target is None else None, progress=bar,
+            )  # fmt: skip
+    finally:
+        if bar is not None:
+            bar.stop()
+    kind = "identified" if identified else "pseudonymised"
+    click.echo(f"Exported {summary['events']} events ({kind}, {fmt}) to {summary['out']}.", err=True)
+    if a.json and target is not None:
+        click.echo(json.dumps(summary, indent=2))
