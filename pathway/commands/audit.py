@@ -118,6 +118,7 @@ def export(fmt: str, since: str | None, until: str | None, out: Path | None, ide
         if bar is not None:
             bar.stop()
     kind = "identified" if identified else "pseudonymised"
-    click.echo(f"Exported {summary['events']} events ({kind}, {fmt}) to {summary['out']}.", err=True)
+    where = "standard output" if target is None else summary["out"]
+    click.echo(f"Exported {summary['events']} events ({kind}, {fmt}) to {where}.", err=True)
     if a.json and target is not None:
         click.echo(json.dumps(summary, indent=2))

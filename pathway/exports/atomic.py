@@ -126,9 +126,10 @@ class AtomicFile:
         self.target = target.expanduser().absolute()
         if self.target.is_dir():
             raise InvalidInput(f"{self.target} is a folder; --out needs a file name for this format.")
-        self.staged = Staged(_parent(self.target), self.target.name)
+        self.parent = _parent(self.target)
 
     def __enter__(self) -> BinaryIO:
+        self.staged = Staged(self.parent, self.target.name)
         return self.staged.file
 
     def __exit__(

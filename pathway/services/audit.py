@@ -80,6 +80,26 @@ def export(
     }
     if identified:
         _log_identified_export(uow.engine, actor, now, summary)
+    try:
+        return _write(uow, fmt, period, target, key, stdout, progress, summary)
+    except OSError as exc:
+        where = summary["out"] if target is not None else "standard output"
+        raise InvalidInput(
+            f"Writing the export to {where} failed ({exc.strerror or exc}); nothing was written. "
+            "Free some space or choose another --out, and run it again."
+        ) from None
+
+
+def _write(
+    uow: UnitOfWork,
+    fmt: str,
+    period: Period,
+    target: AtomicFile | AtomicDirectory | None,
+    key: bytes | None,
+    stdout: BinaryIO | None,
+    progress: ProgressSink | None,
+    summary: dict[str, Any],
+) -> dict[str, Any]:
     connection = stream.snapshot(uow.connection)
     read = Period(None, period.until) if fmt == "fhir" else period  # FHIR folds each episode from its start
     if progress is not None:
