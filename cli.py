@@ -14,6 +14,7 @@ from pathway.commands.common import PathwayGroup, global_options
 from pathway.commands.db import db
 from pathway.commands.demo import demo
 from pathway.commands.episode import episode
+from pathway.commands.report import report
 from pathway.commands.rules import rules
 
 
@@ -28,7 +29,7 @@ def cli() -> None:
     """
 
 
-for command in (episode, advance, next_, rules, db, demo, audit):
+for command in (episode, advance, next_, rules, db, demo, audit, report):
     cli.add_command(command)
 
 
