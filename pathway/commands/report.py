@@ -31,7 +31,8 @@ def _text(data: dict[str, Any]) -> None:
     lines: list[tuple[str, str]] = []
     for sec, name, value in [*render.rows(data), ("", "", None)]:
         if sec != section and section is not None:
-            table(render.TITLES[section], ("figure", "value"), lines)
+            click.echo(f"\n{render.TITLES[section]}")
+            table(None, ("figure", "value"), lines)
             lines = []
         section = sec
         if sec:

@@ -224,7 +224,7 @@ def _waits(s: Scope) -> sa.Subquery:
         .where(x.c.episode_id == e.c.episode_id, x.c.seq > e.c.seq, x.c.to_state != "surgery_scheduled")
         .scalar_subquery()
     )
-    planned = sa.cast(_field(e, "planned_on").as_string(), sa.Date)
+    planned = _field(e, "planned_on").as_string()  # ISO text; add_days reads it as a date
     parts.append(
         sa.select(
             e.c.episode_id, sa.literal("surgery_record").label("kind"),
@@ -273,14 +273,15 @@ def _postop_waits(s: Scope) -> sa.Select[Any]:
 
 def overdue_flags(conn: sa.Connection, s: Scope) -> dict[str, Any]:
     w = _waits(s)
-    end = sa.func.coalesce(w.c.ended_on, s.as_of)
+    open_at_end = sa.or_(w.c.ended_on.is_(None), w.c.ended_on > s.as_of)
+    end = sa.case((open_at_end, sa.literal(s.as_of, sa.Date)), else_=w.c.ended_on)
     opened = (
-        sa.select(w.c.kind, days_between(w.c.overdue_on, end).label("x"), w.c.ended_on)
+        sa.select(w.c.kind, days_between(w.c.overdue_on, end).label("x"), open_at_end.label("still_open"))
         .where(end >= w.c.overdue_on, w.c.overdue_on <= s.as_of, s.within(w.c.overdue_on))
         .subquery()
     )
     rows = conn.execute(
-        sa.select(opened.c.kind, sa.func.count(), sa.func.sum(sa.case((opened.c.ended_on.is_(None), 1), else_=0)))
+        sa.select(opened.c.kind, sa.func.count(), sa.func.sum(sa.case((opened.c.still_open, 1), else_=0)))
         .group_by(opened.c.kind)
     ).all()  # fmt: skip
     by_kind: dict[str, dict[str, Any]] = {k: {"opened": 0, "still_open": 0, "median_days_open": None}

@@ -45,7 +45,7 @@ class add_days(FunctionElement[Any]):  # noqa: N801
 @compiles(add_days, "sqlite")
 def _add_sqlite(element: add_days, compiler: Any, **kw: Any) -> str:
     day, n = list(element.clauses)
-    return f"date({compiler.process(day, **kw)}, '+' || ({compiler.process(n, **kw)}) || ' days')"
+    return f"date({compiler.process(day, **kw)}, printf('%+d days', CAST(({compiler.process(n, **kw)}) AS INTEGER)))"
 
 
 @compiles(add_days, "postgresql")
@@ -82,6 +82,7 @@ def rule(key: str, version: ColumnElement[int]) -> sa.ScalarSelect[Any]:
     return (
         sa.select(json_number(RuleRow.value))
         .where(RuleRow.rule_set_version == version, RuleRow.key == key)
+        .correlate_except(RuleRow)  # to the episode at whatever depth the enclosing query has it
         .scalar_subquery()
     )
 
