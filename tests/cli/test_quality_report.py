@@ -69,7 +69,8 @@ def build(pathway: Pathway, engine: sa.Engine) -> None:
         steps(pathway, e2,
               ("order_mri", "2026-02-02", {"override": "radiographs taken elsewhere"}),
               ("record_mri", "2026-03-20", "ifs_mm=20", "qfs_mm=15", "qf_edema=false", "qf_fatty_replacement=false"),
-              ("close", "2026-04-01", "reason=alternative_diagnosis", "diagnosis=greater_trochanteric_bursitis"))  # fmt: skip
+              ("close", "2026-04-01", "reason=alternative_diagnosis",
+               "diagnosis=greater_trochanteric_bursitis"))  # fmt: skip
         e3 = pathway.open("MRN-3", "left", "2026-01-10")
         steps(pathway, e3,
               ("order_radiographs", "2026-01-11"), ("record_radiographs", "2026-01-12", "result=negative"),
@@ -96,7 +97,8 @@ def build(pathway: Pathway, engine: sa.Engine) -> None:
         steps(pathway, e5,
               ("order_radiographs", "2026-04-02"), ("record_radiographs", "2026-04-03", "result=negative"),
               ("order_mri", "2026-04-03"), ("record_mri", "2026-04-10", *MRI_OK), ("confirm_diagnosis", "2026-04-12"),
-              ("start_conservative", "2026-04-15"), ("refer_to_surgery", "2026-05-15", {"override": "severe pain"}))  # fmt: skip
+              ("start_conservative", "2026-04-15"),
+              ("refer_to_surgery", "2026-05-15", {"override": "severe pain"}))  # fmt: skip
         pathway.open("MRN-6", "right", "2026-12-01")
 
 
