@@ -22,7 +22,8 @@ import sqlalchemy as sa
 
 from pathway.db.models import EpisodeRow, EventRow
 from pathway.domain.states import STATES
-from pathway.reports.sql import add_days, days_between, json_elements, median, rule
+from pathway.reports import flags
+from pathway.reports.sql import days_between, json_elements, median, rule
 
 E = EventRow.__table__
 EP = EpisodeRow.__table__
@@ -30,16 +31,6 @@ EP = EpisodeRow.__table__
 PAIN_MCID_POINTS = 2  # PATHWAY.md: a change of 2 points or 33 % on the 0-10 scale
 PAIN_MCID_PERCENT = 33
 MHHS_MCID_POINTS = 9.0  # the low end of the 9-20 points reported after hip arthroscopy; configurable
-
-# Overdue flags that follow from being in a state: kind -> (states, rule giving the overdue day).
-STATE_WAITS = {
-    "radiograph_report": (("radiographs_ordered",), "radiograph_report_overdue_days"),
-    "mri_report": (("mri_ordered",), "mri_report_overdue_days"),
-    "workup_decision": (("radiographs_reported", "mri_reported", "diagnosed"), "workup_decision_overdue_days"),
-    "injection_response": (("injection_done",), "injection_response_overdue_days"),
-    "surgery_scheduling": (("surgical_referral",), "surgery_scheduling_overdue_days"),
-}
-FLAG_KINDS = (*STATE_WAITS, "reassessment", "surgery_record", "postop_followup")
 
 
 @dataclass(frozen=True)
@@ -178,120 +169,6 @@ def reassessment_days(conn: sa.Connection, s: Scope) -> list[dict[str, Any]]:
     f = _first_reassessments(s)
     rows = conn.execute(sa.select(f.c.days, f.c.opens, f.c.closes).order_by(f.c.days)).all()
     return [{"days": d, "opens": int(o), "closes": int(c)} for d, o, c in rows]
-
-
-def _waits(s: Scope) -> sa.Subquery:
-    """Every wait the scheduled job watches: (episode, kind, overdue day, end of the wait)."""
-    parts = []
-    for kind, (states, key) in STATE_WAITS.items():
-        e, x = E.alias("e"), E.alias("x")
-        left = (
-            sa.select(sa.func.min(x.c.occurred_on))
-            .where(x.c.episode_id == e.c.episode_id, x.c.seq > e.c.seq, x.c.to_state != e.c.to_state)
-            .scalar_subquery()
-        )
-        parts.append(
-            sa.select(
-                e.c.episode_id, sa.literal(kind).label("kind"),
-                add_days(e.c.occurred_on, rule(key, EP.c.rules_version)).label("overdue_on"), left.label("ended_on"),
-            )
-            .select_from(e.join(EP, EP.c.id == e.c.episode_id))
-            .where(e.c.to_state.in_(states), e.c.from_state.is_distinct_from(e.c.to_state))
-        )  # fmt: skip
-    e, x = E.alias("e"), E.alias("x")
-    awaited = (
-        sa.select(sa.func.min(x.c.occurred_on))
-        .where(
-            x.c.episode_id == e.c.episode_id,
-            x.c.seq > e.c.seq,
-            x.c.trigger.in_(("reassess", "refer_to_surgery", "discharge", "close")),
-        )  # fmt: skip
-        .scalar_subquery()
-    )
-    parts.append(
-        sa.select(
-            e.c.episode_id, sa.literal("reassessment").label("kind"),
-            add_days(e.c.occurred_on, rule("reassessment_window_close_days", EP.c.rules_version)).label("overdue_on"),
-            awaited.label("ended_on"),
-        )
-        .select_from(e.join(EP, EP.c.id == e.c.episode_id))
-        .where(e.c.trigger.in_(("start_conservative", "return_to_conservative", "reassess")),
-               e.c.to_state == "conservative_care")
-    )  # fmt: skip
-    e, x = E.alias("e"), E.alias("x")
-    left = (
-        sa.select(sa.func.min(x.c.occurred_on))
-        .where(x.c.episode_id == e.c.episode_id, x.c.seq > e.c.seq, x.c.to_state != "surgery_scheduled")
-        .scalar_subquery()
-    )
-    planned = _field(e, "planned_on").as_string()  # ISO text; add_days reads it as a date
-    parts.append(
-        sa.select(
-            e.c.episode_id, sa.literal("surgery_record").label("kind"),
-            add_days(planned, rule("followup_grace_days", EP.c.rules_version)).label("overdue_on"),
-            left.label("ended_on"),
-        )
-        .select_from(e.join(EP, EP.c.id == e.c.episode_id))
-        .where(e.c.trigger == "schedule_surgery")
-    )  # fmt: skip
-    parts.append(_postop_waits(s))
-    return sa.union_all(*parts).subquery("waits")
-
-
-def _postop_waits(s: Scope) -> sa.Select[Any]:
-    """Each post-operative milestone: overdue at surgery + milestone + grace unless a follow-up came."""
-    e, x, rr = E.alias("e"), E.alias("x"), sa.table("rules", sa.column("rule_set_version"), sa.column("key"),
-                                                     sa.column("value")).alias("rr")  # fmt: skip
-    milestone = json_elements(s.dialect, rr.c.value, "milestone")
-    days = sa.cast(milestone.c.value, sa.Integer)
-    grace = rule("followup_grace_days", EP.c.rules_version)
-    due = add_days(e.c.occurred_on, days)
-    window_start = add_days(due, -grace)
-    followed = (
-        sa.select(sa.func.min(x.c.occurred_on))
-        .where(
-            x.c.episode_id == e.c.episode_id,
-            x.c.seq > e.c.seq,
-            sa.or_(
-                sa.and_(x.c.trigger == "record_followup", x.c.occurred_on >= window_start),
-                x.c.to_state != "post_operative",
-            ),
-        )  # fmt: skip
-        .scalar_subquery()
-    )
-    return (
-        sa.select(
-            e.c.episode_id, sa.literal("postop_followup").label("kind"), add_days(due, grace).label("overdue_on"),
-            followed.label("ended_on"),
-        )
-        .select_from(e.join(EP, EP.c.id == e.c.episode_id).join(
-            rr, sa.and_(rr.c.rule_set_version == EP.c.rules_version, rr.c.key == "postop_followup_days")
-        ).join(milestone, sa.true()))
-        .where(e.c.trigger == "record_surgery")
-    )  # fmt: skip
-
-
-def overdue_flags(conn: sa.Connection, s: Scope) -> dict[str, Any]:
-    w = _waits(s)
-    open_at_end = sa.or_(w.c.ended_on.is_(None), w.c.ended_on > s.as_of)
-    end = sa.case((open_at_end, sa.literal(s.as_of, sa.Date)), else_=w.c.ended_on)
-    opened = (
-        sa.select(w.c.kind, days_between(w.c.overdue_on, end).label("x"), open_at_end.label("still_open"))
-        .where(end >= w.c.overdue_on, w.c.overdue_on <= s.as_of, s.within(w.c.overdue_on))
-        .subquery()
-    )
-    rows = conn.execute(
-        sa.select(opened.c.kind, sa.func.count(), sa.func.sum(sa.case((opened.c.still_open, 1), else_=0)))
-        .group_by(opened.c.kind)
-    ).all()  # fmt: skip
-    by_kind: dict[str, dict[str, Any]] = {k: {"opened": 0, "still_open": 0, "median_days_open": None}
-                                          for k in FLAG_KINDS}  # fmt: skip
-    for kind, n, still in rows:
-        only = sa.select(opened.c.x).where(opened.c.kind == kind).subquery()
-        by_kind[kind] = {"opened": n, "still_open": still or 0,
-                         "median_days_open": _round(conn.execute(median(only)).scalar())}  # fmt: skip
-    total = sum(v["opened"] for v in by_kind.values())
-    return {"opened": total, "median_days_open": _round(conn.execute(median(opened)).scalar()), "by_kind": by_kind}
 
 
 def injections(conn: sa.Connection, s: Scope) -> dict[str, Any]:
@@ -443,7 +320,7 @@ FIGURES = {
     "days_referral_to_diagnosis": days_referral_to_diagnosis,
     "days_diagnosis_to_first_reassessment": days_diagnosis_to_first_reassessment,
     "first_reassessment_in_window": first_reassessment_in_window,
-    "overdue_flags": overdue_flags,
+    "overdue_flags": flags.overdue_flags,
     "injections": injections,
     "early_surgical_referrals": early_surgical_referrals,
     "overrides_by_guard": overrides_by_guard,
