@@ -81,9 +81,8 @@ def main() -> None:
         out = folder / "out"
         query = select + " ORDER BY e.episode_id, e.seq"
         floor, rss = run([sys.executable, "-c", FLOOR, str(db), str(out), query], env)
-        print(
-            f"{events:>9} {'floor: sqlite3 + csv.writer':<34} {floor:>8.2f} {events / floor:>10,.0f} {rss:>7.0f} MiB {1:>8.2f}"
-        )
+        label = "floor: sqlite3 + csv.writer"
+        print(f"{events:>9} {label:<34} {floor:>8.2f} {events / floor:>10,.0f} {rss:>7.0f} MiB {1:>8.2f}")
         cases = [
             ("csv, pseudonymised", ["audit", "export", "--format", "csv", "--out", str(out)]),
             ("jsonl, pseudonymised", ["audit", "export", "--format", "jsonl", "--out", str(out)]),

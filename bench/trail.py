@@ -40,8 +40,9 @@ def _path(rng: random.Random) -> Iterator[tuple[str, int, dict[str, str]]]:
     yield "start_conservative", r(3, 14), {"pain": str(r(5, 9)), "mhhs": f"{rng.uniform(35, 70):.1f}"}
     yield "inject", r(10, 30), {"guidance": "ultrasound", "agent": "corticosteroid_anaesthetic"}
     before = r(6, 9)
-    yield "record_injection_response", r(1, 20), {"pain_before": str(before), "pain_after": str(r(1, before)),
-                                                   "relief": rng.choice(["temporary", "temporary", "none", "sustained"])}  # fmt: skip
+    relief = rng.choice(["temporary", "temporary", "none", "sustained"])
+    response = {"pain_before": str(before), "pain_after": str(r(1, before)), "relief": relief}
+    yield "record_injection_response", r(1, 20), response
     yield "record_followup", r(20, 40), {"pain": str(r(3, 8)), "note": "reviewed in clinic"}
     outcome = rng.choices(["persistent", "improved", "resolved"], [2, 1, 1])[0]
     yield "reassess", r(20, 120), {"outcome": outcome, "pain": str(r(1, 8))}
@@ -57,9 +58,9 @@ def _path(rng: random.Random) -> Iterator[tuple[str, int, dict[str, str]]]:
     yield "refer_to_surgery", r(1, 20), {}
     approach = "endoscopic" if rng.random() < 0.85 else "open"
     wait = r(10, 60)
-    plan = {"approach": approach, "planned_on": "+%d" % wait} | (
-        {"open_indication": "complex"} if approach == "open" else {}
-    )
+    plan = {"approach": approach, "planned_on": f"+{wait}"}
+    if approach == "open":
+        plan["open_indication"] = "complex"
     yield "schedule_surgery", r(5, 30), plan
     yield (
         "record_surgery",

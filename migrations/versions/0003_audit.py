@@ -1,4 +1,4 @@
-"""Append-only audit tables: events and the access log refuse UPDATE, DELETE and TRUNCATE.
+"""Append-only audit tables (UPDATE, DELETE, TRUNCATE refused) and an index for reports.
 
 Revision ID: 0003
 Revises: 0001
@@ -22,6 +22,8 @@ TABLES = ("events", "access_log")
 
 
 def upgrade() -> None:
+    # Reports select events by trigger, then look up an episode's earlier events of a trigger.
+    op.create_index("ix_events_trigger_episode_id_seq", "events", ["trigger", "episode_id", "seq"])
     if op.get_bind().dialect.name == "sqlite":
         for table in TABLES:
             for action in ("UPDATE", "DELETE"):
@@ -52,6 +54,7 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_events_trigger_episode_id_seq", table_name="events")
     if op.get_bind().dialect.name == "sqlite":
         for table in TABLES:
             for action in ("update", "delete"):
