@@ -52,6 +52,7 @@ def _stays() -> sa.CTE:
         .select_from(E.join(EP, EP.c.id == E.c.episode_id))
         .where(changed)
         .cte("stays")
+        .prefix_with("MATERIALIZED")
     )  # fmt: skip
 
 
@@ -133,6 +134,7 @@ def overdue_flags(conn: sa.Connection, s: Scope) -> dict[str, Any]:
                   sa.case((open_at_end, 1), else_=0).label("still_open"))
         .where(end >= w.c.overdue_on, w.c.overdue_on <= s.as_of, s.within(w.c.overdue_on))
         .cte("opened")
+        .prefix_with("MATERIALIZED")
     )  # fmt: skip
     ranked = sa.select(
         opened,
@@ -140,7 +142,7 @@ def overdue_flags(conn: sa.Connection, s: Scope) -> dict[str, Any]:
         sa.func.count().over(partition_by=opened.c.kind).label("nk"),
         sa.func.row_number().over(order_by=opened.c.x).label("ra"),
         sa.func.count().over().label("na"),
-    ).cte("ranked")
+    ).cte("ranked").prefix_with("MATERIALIZED")
     r = ranked.c
 
     def middle(rank: Any, n: Any) -> Any:
