@@ -53,7 +53,7 @@ def _link_anonymous(fd: int, destination: Path) -> bool:
 
 
 def _copy_out(fd: int, destination: Path) -> None:
-    """Last resort: copy an anonymous file to a named one."""
+    """Last resort: copy an anonymous file to a new hidden one (renamed into place by the caller)."""
     out = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     try:
         size, offset = os.fstat(fd).st_size, 0
@@ -100,7 +100,12 @@ class Staged:
             os.rename(self.named, destination)
             self.named = None
         elif not _link_anonymous(self.fd, destination):
-            _copy_out(self.fd, destination)
+            copy = _hidden(destination, "copy")
+            try:
+                _copy_out(self.fd, copy)
+                os.rename(copy, destination)
+            finally:
+                copy.unlink(missing_ok=True)
 
     def close(self) -> None:
         self.file.close()
