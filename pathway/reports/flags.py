@@ -17,8 +17,8 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from pathway.db.models import EpisodeRow, EventRow
-from pathway.reports.sql import add_days, days_between, json_elements, rule
+from pathway.db.models import EpisodeRow, EventRow, RuleRow
+from pathway.reports.sql import add_days, days_between, json_elements, json_number, rule
 
 if TYPE_CHECKING:
     from pathway.reports.quality import Scope
@@ -69,28 +69,48 @@ def _phases() -> sa.CTE:
     )  # fmt: skip
 
 
-def _wait(kind: str, overdue_on: Any, ended_on: Any, source: Any, *where: Any) -> sa.Select[Any]:
+def _wait(kind: Any, anchor: Any, days: Any, ended_on: Any, source: Any, *where: Any) -> sa.Select[Any]:
+    """A wait that falls overdue ``days`` after ``anchor`` unless it ended first."""
     return (
-        sa.select(sa.literal(kind).label("kind"), overdue_on.label("overdue_on"), ended_on.label("ended_on"))
+        sa.select(
+            (sa.literal(kind) if isinstance(kind, str) else kind).label("kind"),
+            anchor.label("anchor"),
+            days.label("days"),
+            ended_on.label("ended_on"),
+        )
         .select_from(source)
         .where(*where)
     )
 
 
+def _long_enough(s: Scope, anchor: Any, ended_on: Any, keys: Any) -> Any:
+    """A cheap first filter: the wait lasted at least the shortest of these rules in any rule set
+    (one uncorrelated lookup), so that the pinned rule is looked up only for the few that did."""
+    shortest = sa.select(sa.func.min(json_number(RuleRow.value))).where(RuleRow.key.in_(keys)).scalar_subquery()
+    return days_between(anchor, sa.func.coalesce(ended_on, sa.literal(s.as_of, sa.Date))) >= shortest
+
+
 def waits(s: Scope) -> sa.Subquery:
     stays, phases = _stays(), _phases()
+    # One pass over the stays for every state-based kind.
+    kind_of = {state: kind for kind, (states, _) in STATE_WAITS.items() for state in states}
+    key_of = {state: key for states, key in STATE_WAITS.values() for state in states}
     parts = [
-        _wait(kind, add_days(stays.c.entered_on, rule(key, stays.c.rules_version)), stays.c.left_on, stays,
-              stays.c.state.in_(states))
-        for kind, (states, key) in STATE_WAITS.items()
+        _wait(sa.case(kind_of, value=stays.c.state), stays.c.entered_on,
+              rule(sa.case(key_of, value=stays.c.state), stays.c.rules_version), stays.c.left_on, stays,
+              stays.c.state.in_(kind_of),
+              _long_enough(s, stays.c.entered_on, stays.c.left_on, sorted(set(key_of.values()))))
     ]  # fmt: skip
     parts.append(_wait(
-        "reassessment", add_days(phases.c.occurred_on, rule("reassessment_window_close_days", phases.c.rules_version)),
+        "reassessment", phases.c.occurred_on, rule("reassessment_window_close_days", phases.c.rules_version),
         phases.c.next_on, phases, phases.c.trigger.in_(ANCHORS), phases.c.to_state == "conservative_care",
+        _long_enough(s, phases.c.occurred_on, phases.c.next_on, ["reassessment_window_close_days"]),
     ))  # fmt: skip
-    planned = stays.c.planned_on  # ISO text; add_days reads it as a date
+    planned = stays.c.planned_on  # ISO text: a date to SQLite's date functions; PostgreSQL needs the cast
+    if s.dialect == "postgresql":
+        planned = sa.cast(planned, sa.Date)
     parts.append(_wait(
-        "surgery_record", add_days(planned, rule("followup_grace_days", stays.c.rules_version)), stays.c.left_on,
+        "surgery_record", planned, rule("followup_grace_days", stays.c.rules_version), stays.c.left_on,
         stays, stays.c.state == "surgery_scheduled",
     ))  # fmt: skip
     parts.append(_postop(s, stays))
@@ -115,13 +135,21 @@ def _postop(s: Scope, stays: sa.CTE) -> sa.Select[Any]:
         )  # fmt: skip
         .scalar_subquery()
     )
-    ended = sa.case(
-        (sa.and_(followup.is_not(None), sa.or_(stays.c.left_on.is_(None), followup < stays.c.left_on)), followup),
-        else_=stays.c.left_on,
-    )
     source = stays.join(rr, sa.and_(rr.c.rule_set_version == stays.c.rules_version,
                                     rr.c.key == "postop_followup_days")).join(milestone, sa.true())  # fmt: skip
-    return _wait("postop_followup", add_days(due, grace), ended, source, stays.c.state == "post_operative")
+    # Materialised, so that the follow-up lookup runs once per milestone, not once per use.
+    due_rows = (
+        sa.select(stays.c.entered_on.label("anchor"), (sa.cast(milestone.c.value, sa.Integer) + grace).label("days"),
+                  stays.c.left_on, followup.label("followup"))
+        .select_from(source)
+        .where(stays.c.state == "post_operative")
+        .cte("milestones")
+        .prefix_with("MATERIALIZED")
+    )  # fmt: skip
+    m = due_rows.c
+    ended = sa.case((sa.and_(m.followup.is_not(None), sa.or_(m.left_on.is_(None), m.followup < m.left_on)),
+                     m.followup), else_=m.left_on)  # fmt: skip
+    return _wait("postop_followup", m.anchor, m.days, ended, due_rows)
 
 
 def overdue_flags(conn: sa.Connection, s: Scope) -> dict[str, Any]:
@@ -129,20 +157,30 @@ def overdue_flags(conn: sa.Connection, s: Scope) -> dict[str, Any]:
     w = waits(s)
     open_at_end = sa.or_(w.c.ended_on.is_(None), w.c.ended_on > s.as_of)
     end = sa.case((open_at_end, sa.literal(s.as_of, sa.Date)), else_=w.c.ended_on)
+    waited = days_between(w.c.anchor, end)
+    # Day arithmetic on numbers, not dates: the overdue day is anchor + days.
+    in_period = [days_between(w.c.anchor, sa.literal(s.as_of, sa.Date)) >= w.c.days]
+    if s.since is not None:
+        in_period.append(days_between(w.c.anchor, sa.literal(s.since, sa.Date)) <= w.c.days)
+    if s.until is not None:
+        in_period.append(days_between(w.c.anchor, sa.literal(s.until, sa.Date)) >= w.c.days)
     opened = (
-        sa.select(w.c.kind, days_between(w.c.overdue_on, end).label("x"),
-                  sa.case((open_at_end, 1), else_=0).label("still_open"))
-        .where(end >= w.c.overdue_on, w.c.overdue_on <= s.as_of, s.within(w.c.overdue_on))
+        sa.select(w.c.kind, (waited - w.c.days).label("x"), sa.case((open_at_end, 1), else_=0).label("still_open"))
+        .where(waited >= w.c.days, *in_period)
         .cte("opened")
         .prefix_with("MATERIALIZED")
     )  # fmt: skip
-    ranked = sa.select(
-        opened,
-        sa.func.row_number().over(partition_by=opened.c.kind, order_by=opened.c.x).label("rk"),
-        sa.func.count().over(partition_by=opened.c.kind).label("nk"),
-        sa.func.row_number().over(order_by=opened.c.x).label("ra"),
-        sa.func.count().over().label("na"),
-    ).cte("ranked").prefix_with("MATERIALIZED")
+    ranked = (
+        sa.select(
+            opened,
+            sa.func.row_number().over(partition_by=opened.c.kind, order_by=opened.c.x).label("rk"),
+            sa.func.count().over(partition_by=opened.c.kind).label("nk"),
+            sa.func.row_number().over(order_by=opened.c.x).label("ra"),
+            sa.func.count().over().label("na"),
+        )
+        .cte("ranked")
+        .prefix_with("MATERIALIZED")
+    )
     r = ranked.c
 
     def middle(rank: Any, n: Any) -> Any:

@@ -109,8 +109,8 @@ def mri_without_radiograph_report(conn: sa.Connection, s: Scope) -> dict[str, An
 
 def _median_days(conn: sa.Connection, days: Any, *where: Any) -> dict[str, Any]:
     values = sa.select(days.label("x")).where(*where).subquery()
-    n = conn.execute(sa.select(sa.func.count()).select_from(values).where(values.c.x.is_not(None))).scalar_one()
-    return {"n": n, "median": _round(conn.execute(median(values)).scalar())}
+    n, middle, _ = conn.execute(median(values)).one()
+    return {"n": n, "median": _round(middle)}
 
 
 def days_referral_to_diagnosis(conn: sa.Connection, s: Scope) -> dict[str, Any]:
@@ -123,8 +123,8 @@ def days_referral_to_diagnosis(conn: sa.Connection, s: Scope) -> dict[str, Any]:
         .where(e.c.trigger == "confirm_diagnosis", s.within(e.c.occurred_on), _first_of("confirm_diagnosis", e))
         .subquery()
     )
-    n = conn.execute(sa.select(sa.func.count()).select_from(values)).scalar_one()
-    return {"n": n, "median": _round(conn.execute(median(values)).scalar())}
+    n, middle, _ = conn.execute(median(values)).one()
+    return {"n": n, "median": _round(middle)}
 
 
 def days_diagnosis_to_first_reassessment(conn: sa.Connection, s: Scope) -> dict[str, Any]:
@@ -281,12 +281,10 @@ def outcomes(conn: sa.Connection, s: Scope) -> dict[str, Any]:
         else:
             reached = change >= s.mhhs_mcid
         both = sa.and_(pairs.c.baseline.is_not(None), pairs.c.final.is_not(None))
-        values = sa.select(change).where(both).subquery()
-        n, hits = conn.execute(
-            sa.select(sa.func.count(), sa.func.sum(sa.case((reached, 1), else_=0))).where(both)
-        ).one()  # fmt: skip
-        result[measure] = {"n": n, "median_change": _round(conn.execute(median(values)).scalar()),
-                           "mcid_reached": hits or 0, "mcid_share": _share(hits or 0, n)}  # fmt: skip
+        values = sa.select(change, sa.case((reached, 1), else_=0).label("reached")).where(both).subquery()
+        n, middle, hits = conn.execute(median(values, flag="reached")).one()
+        result[measure] = {"n": n, "median_change": _round(middle), "mcid_reached": hits,
+                           "mcid_share": _share(hits, n)}  # fmt: skip
     return result
 
 

@@ -77,7 +77,7 @@ def json_elements(dialect: str, column: ColumnElement[Any], name: str) -> sa.Tab
     return function(column).table_valued("value").alias(name)
 
 
-def rule(key: str, version: ColumnElement[int]) -> sa.ScalarSelect[Any]:
+def rule(key: str | ColumnElement[str], version: ColumnElement[int]) -> sa.ScalarSelect[Any]:
     """The numeric rule ``key`` of the pinned rule set ``version`` (a correlated subquery)."""
     return (
         sa.select(json_number(RuleRow.value))
@@ -87,12 +87,14 @@ def rule(key: str, version: ColumnElement[int]) -> sa.ScalarSelect[Any]:
     )
 
 
-def median(values: sa.Subquery, column: str = "x") -> sa.Select[Any]:
-    """The median of ``values.c[column]`` (NULLs ignored), or NULL when there are none."""
+def median(values: sa.Subquery, column: str = "x", flag: str | None = None) -> sa.Select[Any]:
+    """One row: how many non-NULL values, their median (NULL if none) and, given a 0/1
+    ``flag`` column, how many are flagged. One pass, with window functions."""
     x = values.c[column]
     ranked = (
         sa.select(
             x.label("x"),
+            (values.c[flag] if flag else sa.literal(0)).label("flag"),
             sa.func.row_number().over(order_by=x).label("rn"),
             sa.func.count().over().label("n"),
         )
@@ -100,4 +102,8 @@ def median(values: sa.Subquery, column: str = "x") -> sa.Select[Any]:
         .subquery()
     )
     middle = sa.or_(ranked.c.rn == (ranked.c.n + 1) // 2, ranked.c.rn == (ranked.c.n + 2) // 2)
-    return sa.select(sa.func.avg(sa.cast(ranked.c.x, sa.Float))).where(middle)
+    return sa.select(
+        sa.func.count(),
+        sa.func.avg(sa.case((middle, sa.cast(ranked.c.x, sa.Float)))),
+        sa.func.coalesce(sa.func.sum(ranked.c.flag), 0),
+    ).select_from(ranked)
