@@ -78,7 +78,7 @@ class _Bar:
         self.progress.stop()
 
 
-def _date_option(value: str | None, name: str) -> date | None:
+def date_option(value: str | None, name: str) -> date | None:
     if value is None:
         return None
     try:
@@ -105,7 +105,7 @@ def export(fmt: str, since: str | None, until: str | None, out: Path | None, ide
     --identified. A FHIR export is a folder of NDJSON files, one per resource type.
     """
     a = app()
-    period = Period(_date_option(since, "--since"), _date_option(until, "--until"))
+    period = Period(date_option(since, "--since"), date_option(until, "--until"))
     target = None if out is None or str(out) == "-" else out
     bar = _Bar() if sys.stderr.isatty() else None
     try:

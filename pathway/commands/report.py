@@ -10,7 +10,7 @@ from typing import Any
 import click
 
 from pathway.clock import today
-from pathway.commands.audit import _date_option
+from pathway.commands.audit import date_option
 from pathway.commands.common import app, global_options, table
 from pathway.exports.atomic import AtomicFile
 from pathway.reports import quality, render
@@ -54,7 +54,7 @@ def quality_(since: str | None, until: str | None, fmt: str, out: Path | None, m
     if a.json:
         fmt = "json"
     with a.uow() as uow:
-        data = quality_report(uow, since=_date_option(since, "--since"), until=_date_option(until, "--until"),
+        data = quality_report(uow, since=date_option(since, "--since"), until=date_option(until, "--until"),
                               today=today(), mhhs_mcid=mhhs_mcid, charts=fmt == "html")  # fmt: skip
     if fmt == "text" and out is None:
         _text(data)

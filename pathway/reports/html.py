@@ -80,8 +80,9 @@ def outcomes_chart(report: dict[str, Any]) -> str:
         if not data:
             _empty(ax, f"{measure} pairs")
             continue
-        for baseline, final in data:
-            ax.plot([0, 1], [baseline, final], color="#4a7ab5", alpha=0.25, marker="o", markersize=3)
+        alpha = max(0.01, min(0.3, 20 / len(data)))  # many patients: fainter lines, the boxes carry the shape
+        for baseline, final in data[:2000]:
+            ax.plot([0, 1], [baseline, final], color="#4a7ab5", alpha=alpha, marker="o", markersize=3)
         ax.boxplot([[b for b, _ in data], [f for _, f in data]], positions=[0, 1], widths=0.3)
         ax.set_xticks([0, 1], ["start of\nconservative care", "discharge"])
         ax.set_ylabel(label)
