@@ -9,12 +9,14 @@ import click
 
 from pathway import __version__
 from pathway.commands.advance import advance, next_
+from pathway.commands.audit import audit
 from pathway.commands.common import PathwayGroup, global_options
 from pathway.commands.db import db
 from pathway.commands.demo import demo
 from pathway.commands.diagram import diagram
 from pathway.commands.episode import episode
 from pathway.commands.jobs import jobs
+from pathway.commands.report import report
 from pathway.commands.rules import rules
 from pathway.commands.worklist import worklist
 
@@ -30,10 +32,8 @@ def cli() -> None:
     """
 
 
-for command in (episode, advance, next_, rules, db, demo, diagram):
+for command in (episode, advance, next_, worklist, jobs, rules, diagram, audit, report, db, demo):
     cli.add_command(command)
-cli.add_command(jobs)
-cli.add_command(worklist)
 
 
 def main() -> None:

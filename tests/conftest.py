@@ -47,6 +47,9 @@ def _site_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("PATHWAY_USER", "tester")
     monkeypatch.delenv("PATHWAY_DATABASE_URL", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
+    monkeypatch.delenv("PATHWAY_PSEUDONYM_KEY", raising=False)
+    monkeypatch.delenv("PATHWAY_PSEUDONYM_KEY_FILE", raising=False)
 
 
 def _postgres_problem() -> str | None:
@@ -94,6 +97,8 @@ class Backend:
             return f"sqlite:///{target}"
         engine = sa.create_engine(self.url)
         with engine.begin() as conn:
+            # The audit tables refuse TRUNCATE by trigger; the reset sets that aside.
+            conn.execute(sa.text("SET LOCAL session_replication_role = replica"))
             data_tables = [t for t in self.tables if t not in ("rule_sets", "rules")]
             conn.execute(sa.text(f"TRUNCATE {', '.join(data_tables)} RESTART IDENTITY CASCADE"))
             conn.execute(sa.text("DELETE FROM rules WHERE rule_set_version > 1"))

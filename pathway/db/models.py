@@ -152,7 +152,10 @@ class AccessLogRow(Base):
 
 class EventRow(Base):
     __tablename__ = "events"
-    __table_args__ = (sa.UniqueConstraint("episode_id", "seq"),)
+    __table_args__ = (
+        sa.UniqueConstraint("episode_id", "seq"),
+        sa.Index("ix_events_trigger_episode_id_seq", "trigger", "episode_id", "seq"),  # for reports
+    )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
     episode_id: Mapped[int] = mapped_column(sa.ForeignKey("episodes.id"))

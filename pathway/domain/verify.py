@@ -1,0 +1,230 @@
+"""Checking an episode's hash chain and its episode row against each other.
+
+Pure: it is fed the stored rows (one episode at a time, events in ``seq`` order) and
+recomputes every hash with the same functions that wrote them (``audit.py``). It names
+the *first* broken link and what most likely happened there, so that a reviewer knows
+where to look: an event edited, deleted (the last one included), inserted or reordered,
+or an episode row that no longer agrees with its own chain. Messages never quote
+patient identifiers.
+
+A chain that someone rewrote completely, episode row included, is consistent again:
+no unkeyed hash chain can notice that. The append-only triggers and copies of earlier
+exports (whose hashes must still be found in the chain) guard against it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any
+
+from pathway.domain.audit import GENESIS, chain_hash, event_payload
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One row of the events table, as stored."""
+
+    episode_id: int
+    seq: int
+    trigger: str
+    from_state: str | None
+    to_state: str
+    fields: dict[str, Any]
+    occurred_on: date
+    recorded_at: datetime
+    actor: str
+    role: str | None
+    rules_version: int
+    guards: list[dict[str, Any]]
+    override_reason: str | None
+    overridden_guards: list[str]
+    prev_hash: str
+    hash: str
+
+    def rehash(self, prev_hash: str) -> str:
+        """The hash this event's content would have after ``prev_hash``."""
+        payload = event_payload(
+            episode_id=self.episode_id, seq=self.seq, trigger=self.trigger, from_state=self.from_state,
+            to_state=self.to_state, fields=self.fields, occurred_on=self.occurred_on, recorded_at=self.recorded_at,
+            actor=self.actor, role=self.role, rules_version=self.rules_version, guards=self.guards,
+            override_reason=self.override_reason, overridden_guards=self.overridden_guards,
+        )  # fmt: skip
+        return chain_hash(prev_hash, payload)
+
+
+@dataclass(frozen=True)
+class EpisodeHead:
+    """The episode row: its chain head and the projection that must follow from the chain."""
+
+    id: int
+    event_count: int
+    head_hash: str
+    version: int
+    patient_ref: str
+    side: str
+    referred_on: date
+    has_hip_arthroplasty: bool
+    state: str
+    state_entered_on: date
+    last_event_on: date
+    rules_version: int
+
+
+@dataclass(frozen=True)
+class Break:
+    """The first broken link of one episode."""
+
+    episode_id: int
+    kind: str  # edited | deleted | inserted | reordered
+    seq: int | None  # the event concerned; None when it is the episode row itself
+    where: str  # event | episode
+    message: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"episode_id": self.episode_id, "kind": self.kind, "seq": self.seq, "where": self.where,
+                "message": self.message}  # fmt: skip
+
+
+def verify_episode(episode_id: int, head: EpisodeHead | None, events: Sequence[StoredEvent]) -> Break | None:
+    """The first broken link of one episode, or None when chain and row agree."""
+    if not events:
+        if head is None:
+            return None
+        return Break(
+            episode_id, "deleted", 1, "event",
+            f"{_missing(1, head.event_count)[:-1]}: the episode row records {head.event_count}, none remain.",
+        )  # fmt: skip
+    found = _first_break_in_chain(episode_id, events, head)
+    if found is not None:
+        return found
+    if head is None:
+        return Break(
+            episode_id, "deleted", None, "episode",
+            f"the episode row is missing while its {len(events)} event(s) remain.",
+        )  # fmt: skip
+    return _check_head(head, events)
+
+
+def _first_break_in_chain(episode_id: int, events: Sequence[StoredEvent], head: EpisodeHead | None) -> Break | None:
+    def brk(kind: str, seq: int | None, message: str) -> Break:
+        return Break(episode_id, kind, seq, "event", message)
+
+    position = {e.hash: i for i, e in enumerate(events)}
+    # Events past the row's count are insertions, unless the row's head points at them (then the count was edited).
+    beyond = head.event_count if head is not None and head.head_hash != events[-1].hash else None
+    prev, expected = GENESIS, 1
+    for i, event in enumerate(events):
+        if event.seq < expected:
+            return brk("inserted", event.seq, f"an extra event numbered {event.seq} was inserted.")
+        if beyond is not None and event.seq > beyond:
+            return brk(
+                "inserted", event.seq,
+                f"event {event.seq} was inserted after the chain head kept on the episode row ({beyond} events).",
+            )  # fmt: skip
+        if event.prev_hash != prev:
+            found = position.get(event.prev_hash)
+            following = events[i + 1] if i + 1 < len(events) else None
+            if found is not None and found > i:
+                return brk(
+                    "reordered", event.seq,
+                    f"event {event.seq} is out of order: it follows the event now numbered {events[found].seq}.",
+                )  # fmt: skip
+            if found is not None and found < i - 1:
+                first = events[found + 1].seq
+                return brk(
+                    "inserted", first,
+                    f"event {first} was inserted: event {event.seq} links to event {events[found].seq}, "
+                    "skipping it.",
+                )  # fmt: skip
+            if following is not None and following.prev_hash == prev:
+                return brk("inserted", event.seq, f"event {event.seq} was inserted: the next event skips it.")
+            if event.seq > expected:
+                return brk("deleted", expected, _missing(expected, event.seq - 1))
+            if event.rehash(prev) == event.hash:
+                return brk(
+                    "edited", event.seq, f"event {event.seq} was changed: its stored link to the previous event."
+                )
+            if i > 0 and event.rehash(event.prev_hash) == event.hash:
+                before = events[i - 1].seq
+                return brk(
+                    "edited", before,
+                    f"event {before} was changed and its hash recomputed: event {event.seq} no longer links to it.",
+                )  # fmt: skip
+            return brk(
+                "deleted", event.seq,
+                f"the event before event {event.seq} is missing: event {event.seq} links to an event that is not "
+                "there (removed, and the later events renumbered).",
+            )  # fmt: skip
+        if event.rehash(prev) != event.hash:
+            return brk("edited", event.seq, f"event {event.seq} was changed: its content no longer matches its hash.")
+        if event.seq > expected:
+            return brk("deleted", expected, _missing(expected, event.seq - 1))
+        prev, expected = event.hash, event.seq + 1
+    return None
+
+
+def _missing(first: int, last: int) -> str:
+    return f"event {first} is missing." if first == last else f"events {first} to {last} are missing."
+
+
+def _check_head(head: EpisodeHead, events: Sequence[StoredEvent]) -> Break | None:
+    """The chain is intact: does the episode row agree with it?"""
+
+    def row(message: str) -> Break:
+        return Break(head.id, "edited", None, "episode", message)
+
+    count = len(events)
+    if count < head.event_count:
+        tail = "the last event is" if count + 1 == head.event_count else "the last events are"
+        return Break(
+            head.id, "deleted", count + 1, "event",
+            f"{_missing(count + 1, head.event_count)[:-1]}: {tail} gone (the episode row records "
+            f"{head.event_count} events, the chain ends at {count}).",
+        )  # fmt: skip
+    last = events[-1]
+    if count > head.event_count:
+        if last.hash == head.head_hash:
+            return row(f"the episode row's event count ({head.event_count}) was changed; the chain has {count}.")
+        return Break(
+            head.id, "inserted", head.event_count + 1, "event",
+            f"event {head.event_count + 1} was inserted after the chain head kept on the episode row.",
+        )  # fmt: skip
+    if last.hash != head.head_hash:
+        return Break(
+            head.id, "edited", last.seq, "event",
+            f"event {last.seq} does not match the chain head kept on the episode row: the last event was "
+            "replaced and re-hashed, or the row's head was changed.",
+        )  # fmt: skip
+    if head.version != head.event_count:
+        return row(f"the episode row's version ({head.version}) differs from its event count ({head.event_count}).")
+    problems = _projection_problems(head, events)
+    if problems:
+        return row(f"the episode row disagrees with its audited events: {'; '.join(problems)}.")
+    return None
+
+
+def _projection_problems(head: EpisodeHead, events: Sequence[StoredEvent]) -> list[str]:
+    """What the episode row says that its events do not (named, never quoted)."""
+    opening = events[0]
+    if opening.trigger != "open":
+        return ["its first event is not the opening"]
+    arthroplasty = opening.fields.get("has_hip_arthroplasty")
+    entered = opening.occurred_on
+    for event in events[1:]:
+        if event.trigger == "amend":
+            arthroplasty = event.fields.get("has_hip_arthroplasty")
+        if event.from_state != event.to_state:
+            entered = event.occurred_on
+    expected = {
+        "patient reference": (head.patient_ref, opening.fields.get("patient_ref")),
+        "side": (head.side, opening.fields.get("side")),
+        "referral date": (head.referred_on.isoformat(), opening.fields.get("referred_on")),
+        "arthroplasty flag": (head.has_hip_arthroplasty, arthroplasty),
+        "state": (head.state, events[-1].to_state),
+        "date the state was entered": (head.state_entered_on, entered),
+        "latest event date": (head.last_event_on, max(e.occurred_on for e in events)),
+        "pinned rules version": (head.rules_version, events[-1].rules_version),
+    }
+    return [f"{name} differs" for name, (stored, derived) in expected.items() if stored != derived]

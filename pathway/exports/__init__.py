@@ -1,0 +1,1 @@
+"""Writers that take the audit trail elsewhere: CSV, JSON Lines, FHIR R4 bulk NDJSON."""

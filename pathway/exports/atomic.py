@@ -1,0 +1,214 @@
+"""Output that appears complete or not at all, even if the process is killed.
+
+Data is written to an anonymous file (Linux ``O_TMPFILE``): it has no name until it is
+complete, so a crash or SIGKILL mid-export leaves nothing behind. Only then is it
+linked into place (replacing an earlier file by rename). Where anonymous files are not
+available, a hidden ``.NAME.*.partial`` file next to the target takes its place and is
+removed on any error; only SIGKILL can leave that one behind.
+
+A FHIR export is several files: each is written anonymously, and at the end they are
+linked into a hidden directory that is renamed into place.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import errno
+import os
+import secrets
+import shutil
+from pathlib import Path
+from types import TracebackType
+from typing import BinaryIO
+
+from pathway.errors import InvalidInput
+
+_AT_FDCWD = -100
+_AT_EMPTY_PATH = 0x1000
+_BUFFER = 1 << 20
+
+
+def _hidden(path: Path, tag: str) -> Path:
+    return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _link_anonymous(fd: int, destination: Path) -> bool:
+    """Give the anonymous file ``fd`` the name ``destination``; False if this system cannot."""
+    try:
+        os.link(f"/proc/self/fd/{fd}", destination, follow_symlinks=True)
+        return True
+    except FileExistsError:
+        raise
+    except OSError:
+        pass
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+        if libc.linkat(fd, b"", _AT_FDCWD, os.fsencode(destination), _AT_EMPTY_PATH) == 0:
+            return True
+        if ctypes.get_errno() == errno.EEXIST:
+            raise FileExistsError(errno.EEXIST, "File exists", str(destination))
+    except (OSError, AttributeError):
+        pass
+    return False
+
+
+def _copy_out(fd: int, destination: Path) -> None:
+    """Last resort: copy an anonymous file to a new hidden one (renamed into place by the caller)."""
+    out = os.open(destination, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        size, offset = os.fstat(fd).st_size, 0
+        while offset < size:
+            offset += os.copy_file_range(fd, out, size - offset, offset_src=offset)
+        os.fsync(out)
+    finally:
+        os.close(out)
+
+
+def _fsync_dir(path: Path) -> None:
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_DIRECTORY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class Staged:
+    """One output file being written: anonymous if the system allows, else hidden."""
+
+    def __init__(self, folder: Path, final_name: str) -> None:
+        self.folder = folder
+        self.final_name = final_name
+        self.named: Path | None = None
+        try:
+            fd = os.open(folder, os.O_TMPFILE | os.O_WRONLY, 0o600)
+        except (AttributeError, OSError):
+            self.named = _hidden(folder / final_name, "partial")
+            fd = os.open(self.named, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        self.fd = fd
+        self.file: BinaryIO = os.fdopen(fd, "wb", buffering=_BUFFER, closefd=False)
+
+    def finish(self) -> None:
+        self.file.flush()
+        os.fsync(self.fd)
+
+    def place(self, destination: Path) -> None:
+        """Give the finished file the name ``destination`` (which must not exist)."""
+        if self.named is not None:
+            os.rename(self.named, destination)
+            self.named = None
+        elif not _link_anonymous(self.fd, destination):
+            copy = _hidden(destination, "copy")
+            try:
+                _copy_out(self.fd, copy)
+                os.rename(copy, destination)
+            finally:
+                copy.unlink(missing_ok=True)
+
+    def close(self) -> None:
+        self.file.close()
+        os.close(self.fd)
+        if self.named is not None:
+            self.named.unlink(missing_ok=True)
+            self.named = None
+
+
+def _parent(target: Path) -> Path:
+    parent = target.parent
+    if not parent.is_dir():
+        raise InvalidInput(f"The folder {parent} does not exist; create it or choose another --out.")
+    if not os.access(parent, os.W_OK):
+        raise InvalidInput(f"Cannot write in {parent}; choose another --out.")
+    return parent
+
+
+class AtomicFile:
+    """``with AtomicFile(path) as out:`` writes ``path`` whole on success, nothing on failure."""
+
+    def __init__(self, target: Path) -> None:
+        self.target = target.expanduser().absolute()
+        if self.target.is_dir():
+            raise InvalidInput(f"{self.target} is a folder; --out needs a file name for this format.")
+        self.parent = _parent(self.target)
+
+    def __enter__(self) -> BinaryIO:
+        self.staged = Staged(self.parent, self.target.name)
+        return self.staged.file
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                self.staged.finish()
+                try:
+                    self.staged.place(self.target)
+                except FileExistsError:
+                    hidden = _hidden(self.target, "new")
+                    self.staged.place(hidden)
+                    os.replace(hidden, self.target)
+                _fsync_dir(self.target.parent)
+        finally:
+            self.staged.close()
+
+
+class AtomicDirectory:
+    """A folder of files that replaces ``target`` whole on success, and nothing otherwise.
+
+    An existing ``target`` is replaced only if it holds nothing but ``*.ndjson`` files (an
+    earlier export): a mistyped --out never deletes anything else.
+    """
+
+    def __init__(self, target: Path, suffix: str = ".ndjson") -> None:
+        self.target = target.expanduser().absolute()
+        self.suffix = suffix
+        if self.target.exists():
+            if not self.target.is_dir():
+                raise InvalidInput(f"{self.target} is a file; a FHIR export needs a folder for --out.")
+            strangers = [p.name for p in self.target.iterdir() if not (p.is_file() and p.name.endswith(suffix))]
+            if strangers:
+                raise InvalidInput(
+                    f"{self.target} holds other things than an earlier export ({strangers[0]}…); "
+                    "choose a new or empty folder for --out."
+                )
+        self.parent = _parent(self.target)
+        self.files: dict[str, Staged] = {}
+
+    def open(self, name: str) -> BinaryIO:
+        staged = self.files[name] = Staged(self.parent, name)
+        return staged.file
+
+    def __enter__(self) -> AtomicDirectory:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        try:
+            if exc_type is None:
+                self._publish()
+        finally:
+            for staged in self.files.values():
+                staged.close()
+
+    def _publish(self) -> None:
+        building = _hidden(self.target, "partial")
+        os.mkdir(building, 0o700)
+        try:
+            for name, staged in self.files.items():
+                staged.finish()
+                staged.place(building / name)
+            _fsync_dir(building)
+            old = None
+            if self.target.exists():
+                old = _hidden(self.target, "old")
+                os.rename(self.target, old)
+            os.rename(building, self.target)
+        except BaseException:
+            shutil.rmtree(building, ignore_errors=True)
+            raise
+        if old is not None:
+            shutil.rmtree(old, ignore_errors=True)
+        _fsync_dir(self.parent)

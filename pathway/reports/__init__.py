@@ -1,0 +1,1 @@
+"""Reports over the audit trail, computed in SQL."""

@@ -1,0 +1,327 @@
+"""The quality-review figures of PATHWAY.md, each one SQL query over the chosen period.
+
+Every threshold comes from the rule set the episode is pinned to (a correlated
+subquery on ``rules`` by the episode's ``rules_version``), never from a constant. A
+figure about an event counts in the period holding the event's clinical date; a figure
+about an interval counts in the period where the interval ends (the diagnosis, the
+reassessment, the discharge); an overdue flag counts in the period of its overdue day.
+
+Overdue flags are derived from the events themselves, as the scheduled job opens them:
+a wait that reached its overdue day without the awaited event or a move out of the
+state opened a flag, which stayed open until that event (or until the end of the
+period, for flags still open then).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+import sqlalchemy as sa
+
+from pathway.db.models import EpisodeRow, EventRow
+from pathway.domain.states import STATES
+from pathway.reports import flags
+from pathway.reports.sql import days_between, json_elements, median, rule
+
+E = EventRow.__table__
+EP = EpisodeRow.__table__
+
+PAIN_MCID_POINTS = 2  # PATHWAY.md: a change of 2 points or 33 % on the 0-10 scale
+PAIN_MCID_PERCENT = 33
+MHHS_MCID_POINTS = 9.0  # the low end of the 9-20 points reported after hip arthroscopy; configurable
+
+
+@dataclass(frozen=True)
+class Scope:
+    since: date | None
+    until: date | None
+    as_of: date  # the end of the period, or today for an open-ended one
+    dialect: str
+    mhhs_mcid: float = MHHS_MCID_POINTS
+
+    def within(self, column: Any) -> Any:
+        conditions = []
+        if self.since is not None:
+            conditions.append(column >= self.since)
+        if self.until is not None:
+            conditions.append(column <= self.until)
+        return sa.and_(sa.true(), *conditions)
+
+
+def _share(part: int | None, whole: int | None) -> float | None:
+    return round(part / whole, 4) if whole and part is not None else None
+
+
+def _round(value: float | None) -> float | None:
+    return None if value is None else round(float(value), 2)
+
+
+def _field(event: Any, name: str) -> Any:
+    return event.c.fields[name]
+
+
+def _first_of(trigger: str, event: Any) -> Any:
+    """``event`` is the first ``trigger`` event of its episode."""
+    other = E.alias()
+    return event.c.seq == (
+        sa.select(sa.func.min(other.c.seq))
+        .where(other.c.episode_id == event.c.episode_id, other.c.trigger == trigger)
+        .scalar_subquery()
+    )
+
+
+def _date_of(triggers: str | tuple[str, ...], event: Any) -> Any:
+    """The date of the episode's latest ``triggers`` event before ``event`` (a correlated subquery)."""
+    other = E.alias()
+    names = (triggers,) if isinstance(triggers, str) else triggers
+    return (
+        sa.select(sa.func.max(other.c.occurred_on))
+        .where(other.c.episode_id == event.c.episode_id, other.c.trigger.in_(names), other.c.seq < event.c.seq)
+        .scalar_subquery()
+    )
+
+
+# -- the figures ---------------------------------------------------------------------
+
+
+def episodes_opened(conn: sa.Connection, s: Scope) -> dict[str, Any]:
+    rows = conn.execute(
+        sa.select(EP.c.state, sa.func.count()).where(s.within(EP.c.referred_on)).group_by(EP.c.state)
+    ).all()
+    by_state = dict.fromkeys(STATES, 0) | {state: n for state, n in rows}
+    return {"total": sum(by_state.values()), "by_current_state": by_state}
+
+
+def mri_without_radiograph_report(conn: sa.Connection, s: Scope) -> dict[str, Any]:
+    e, r = E.alias("e"), E.alias("r")
+    reported = sa.exists().where(r.c.episode_id == e.c.episode_id, r.c.trigger == "record_radiographs",
+                                 r.c.seq < e.c.seq)  # fmt: skip
+    orders, without = conn.execute(
+        sa.select(sa.func.count(), sa.func.sum(sa.case((~reported, 1), else_=0))).where(
+            e.c.trigger == "order_mri", s.within(e.c.occurred_on)
+        )
+    ).one()
+    without = without or 0
+    return {"mri_orders": orders, "without_radiograph_report": without, "share": _share(without, orders)}
+
+
+def _median_days(conn: sa.Connection, days: Any, *where: Any) -> dict[str, Any]:
+    values = sa.select(days.label("x")).where(*where).subquery()
+    n, middle, _ = conn.execute(median(values)).one()
+    return {"n": n, "median": _round(middle)}
+
+
+def days_referral_to_diagnosis(conn: sa.Connection, s: Scope) -> dict[str, Any]:
+    e = E.alias("e")
+    joined = e.join(EP, EP.c.id == e.c.episode_id)
+    days = days_between(EP.c.referred_on, e.c.occurred_on)
+    values = (
+        sa.select(days.label("x"))
+        .select_from(joined)
+        .where(e.c.trigger == "confirm_diagnosis", s.within(e.c.occurred_on), _first_of("confirm_diagnosis", e))
+        .subquery()
+    )
+    n, middle, _ = conn.execute(median(values)).one()
+    return {"n": n, "median": _round(middle)}
+
+
+def days_diagnosis_to_first_reassessment(conn: sa.Connection, s: Scope) -> dict[str, Any]:
+    e = E.alias("e")
+    days = days_between(_date_of("confirm_diagnosis", e), e.c.occurred_on)
+    return _median_days(conn, days, e.c.trigger == "reassess", s.within(e.c.occurred_on), _first_of("reassess", e))
+
+
+def _first_reassessments(s: Scope) -> sa.Subquery:
+    """Each first reassessment in the period: days since its anchor, and the pinned window."""
+    e = E.alias("e")
+    anchor = _date_of(("start_conservative", "return_to_conservative"), e)
+    return (
+        sa.select(
+            e.c.episode_id,
+            days_between(anchor, e.c.occurred_on).label("days"),
+            rule("reassessment_window_open_days", EP.c.rules_version).label("opens"),
+            rule("reassessment_window_close_days", EP.c.rules_version).label("closes"),
+        )
+        .select_from(e.join(EP, EP.c.id == e.c.episode_id))
+        .where(e.c.trigger == "reassess", s.within(e.c.occurred_on), _first_of("reassess", e))
+        .subquery()
+    )
+
+
+def first_reassessment_in_window(conn: sa.Connection, s: Scope) -> dict[str, Any]:
+    f = _first_reassessments(s)
+    n, early, inside, late = conn.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.sum(sa.case((f.c.days < f.c.opens, 1), else_=0)),
+            sa.func.sum(sa.case(((f.c.days >= f.c.opens) & (f.c.days < f.c.closes), 1), else_=0)),
+            sa.func.sum(sa.case((f.c.days >= f.c.closes, 1), else_=0)),
+        )
+    ).one()
+    return {"n": n, "before_window": early or 0, "inside_window": inside or 0, "after_window": late or 0,
+            "share_inside": _share(inside or 0, n)}  # fmt: skip
+
+
+def reassessment_days(conn: sa.Connection, s: Scope) -> list[dict[str, Any]]:
+    """Chart data: days from anchor to each first reassessment, with its pinned window."""
+    f = _first_reassessments(s)
+    rows = conn.execute(sa.select(f.c.days, f.c.opens, f.c.closes).order_by(f.c.days)).all()
+    return [{"days": d, "opens": int(o), "closes": int(c)} for d, o, c in rows]
+
+
+def injections(conn: sa.Connection, s: Scope) -> dict[str, Any]:
+    e = E.alias("e")
+    pct = _field(e, "pain_reduction_pct").as_float()
+    threshold = rule("diagnostic_relief_min_pct", EP.c.rules_version)
+    relief = _field(e, "relief").as_string()
+    n, measured, positive, none, temporary, sustained = conn.execute(
+        sa.select(
+            sa.func.count(),
+            sa.func.count(pct),
+            sa.func.sum(sa.case((pct >= threshold, 1), else_=0)),
+            *(sa.func.sum(sa.case((relief == r, 1), else_=0)) for r in ("none", "temporary", "sustained")),
+        )
+        .select_from(e.join(EP, EP.c.id == e.c.episode_id))
+        .where(e.c.trigger == "record_injection_response", s.within(e.c.occurred_on))
+    ).one()
+    counts = {"none": none or 0, "temporary": temporary or 0, "sustained": sustained or 0}
+    return {
+        "responses": n,
+        "diagnostic_measured": measured,
+        "diagnostic_positive": positive or 0,
+        "diagnostic_positive_share": _share(positive or 0, measured),
+        "relief": counts,
+        "relief_share": {k: _share(v, n) for k, v in counts.items()},
+    }
+
+
+def early_surgical_referrals(conn: sa.Connection, s: Scope) -> dict[str, Any]:
+    e = E.alias("e")
+    days = days_between(_date_of("start_conservative", e), e.c.occurred_on)
+    minimum = rule("conservative_min_days", EP.c.rules_version)
+    n, early = conn.execute(
+        sa.select(sa.func.count(), sa.func.sum(sa.case((sa.func.coalesce(days, -1) < minimum, 1), else_=0)))
+        .select_from(e.join(EP, EP.c.id == e.c.episode_id))
+        .where(e.c.trigger == "refer_to_surgery", s.within(e.c.occurred_on))
+    ).one()
+    return {"referrals": n, "before_conservative_min_days": early or 0, "share": _share(early or 0, n)}
+
+
+def overrides_by_guard(conn: sa.Connection, s: Scope) -> dict[str, Any]:
+    e = E.alias("e")
+    guard = json_elements(s.dialect, e.c.overridden_guards, "guard")
+    rows = conn.execute(
+        sa.select(guard.c.value, sa.func.count())
+        .select_from(e.join(guard, sa.true()))
+        .where(s.within(e.c.occurred_on))
+        .group_by(guard.c.value)
+        .order_by(sa.func.count().desc(), guard.c.value)
+    ).all()
+    events = conn.execute(
+        sa.select(sa.func.count()).where(e.c.override_reason.is_not(None), s.within(e.c.occurred_on))
+    ).scalar_one()
+    return {"events_with_override": events, "by_guard": {str(g): n for g, n in rows}}
+
+
+def surgical_approach(conn: sa.Connection, s: Scope) -> dict[str, Any]:
+    e = E.alias("e")
+    approach = _field(e, "approach").as_string()
+    rows = dict(
+        conn.execute(
+            sa.select(approach, sa.func.count())
+            .where(e.c.trigger == "record_surgery", s.within(e.c.occurred_on))
+            .group_by(approach)
+        ).all()
+    )
+    n = sum(rows.values())
+    endoscopic, open_ = rows.get("endoscopic", 0), rows.get("open", 0)
+    return {"operations": n, "endoscopic": endoscopic, "open": open_, "endoscopic_share": _share(endoscopic, n),
+            "open_share": _share(open_, n)}  # fmt: skip
+
+
+def _outcome_pairs(s: Scope, measure: str) -> sa.Subquery:
+    """Per discharge in the period: the baseline at start_conservative and the final value.
+
+    The final value is the discharge's own, else the latest recorded since the baseline.
+    """
+    d, b, x = E.alias("d"), E.alias("b"), E.alias("x")
+    baseline = (
+        sa.select(_field(b, measure).as_float())
+        .where(b.c.episode_id == d.c.episode_id, b.c.trigger == "start_conservative")
+        .scalar_subquery()
+    )
+    latest = (
+        sa.select(_field(x, measure).as_float())
+        .where(x.c.episode_id == d.c.episode_id, x.c.seq < d.c.seq,
+               x.c.trigger.in_(("record_followup", "reassess")), _field(x, measure).as_float().is_not(None))
+        .order_by(x.c.seq.desc())
+        .limit(1)
+        .scalar_subquery()
+    )  # fmt: skip
+    final = sa.func.coalesce(_field(d, measure).as_float(), latest)
+    return (
+        sa.select(d.c.episode_id, baseline.label("baseline"), final.label("final"))
+        .where(d.c.trigger == "discharge", s.within(d.c.occurred_on))
+        .subquery()
+    )
+
+
+def outcomes(conn: sa.Connection, s: Scope) -> dict[str, Any]:
+    result = {}
+    for measure in ("pain", "mhhs"):
+        pairs = _outcome_pairs(s, measure)
+        change = (pairs.c.final - pairs.c.baseline).label("x")
+        if measure == "pain":  # improvement is a fall
+            gain = pairs.c.baseline - pairs.c.final
+            reached = (gain >= PAIN_MCID_POINTS) | (
+                (pairs.c.baseline > 0) & (gain * 100 >= PAIN_MCID_PERCENT * pairs.c.baseline)
+            )
+        else:
+            reached = change >= s.mhhs_mcid
+        both = sa.and_(pairs.c.baseline.is_not(None), pairs.c.final.is_not(None))
+        values = sa.select(change, sa.case((reached, 1), else_=0).label("reached")).where(both).subquery()
+        n, middle, hits = conn.execute(median(values, flag="reached")).one()
+        result[measure] = {"n": n, "median_change": _round(middle), "mcid_reached": hits,
+                           "mcid_share": _share(hits, n)}  # fmt: skip
+    return result
+
+
+def outcome_pairs(conn: sa.Connection, s: Scope) -> dict[str, list[tuple[float, float]]]:
+    """Chart data: (baseline, final) per discharged patient, for pain and mHHS."""
+    data = {}
+    for measure in ("pain", "mhhs"):
+        pairs = _outcome_pairs(s, measure)
+        rows = conn.execute(
+            sa.select(pairs.c.baseline, pairs.c.final).where(pairs.c.baseline.is_not(None), pairs.c.final.is_not(None))
+        ).all()
+        data[measure] = [(float(b), float(f)) for b, f in rows]
+    return data
+
+
+def rules_versions(conn: sa.Connection, s: Scope) -> list[int]:
+    e = E.alias("e")
+    query = (
+        sa.select(EP.c.rules_version)
+        .distinct()
+        .select_from(EP.join(e, e.c.episode_id == EP.c.id))
+        .where(s.within(e.c.occurred_on))
+        .order_by(EP.c.rules_version)
+    )
+    return list(conn.execute(query).scalars())
+
+
+FIGURES = {
+    "episodes_opened": episodes_opened,
+    "mri_without_radiograph_report": mri_without_radiograph_report,
+    "days_referral_to_diagnosis": days_referral_to_diagnosis,
+    "days_diagnosis_to_first_reassessment": days_diagnosis_to_first_reassessment,
+    "first_reassessment_in_window": first_reassessment_in_window,
+    "overdue_flags": flags.overdue_flags,
+    "injections": injections,
+    "early_surgical_referrals": early_surgical_referrals,
+    "overrides_by_guard": overrides_by_guard,
+    "surgical_approach": surgical_approach,
+    "outcomes": outcomes,
+}

@@ -1,0 +1,141 @@
+"""The audit trail: proving it intact, and exporting it for review."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from pathlib import Path
+from typing import Any, BinaryIO, Protocol
+
+import sqlalchemy as sa
+
+from pathway.clock import site_timezone
+from pathway.db import stream
+from pathway.db.models import AccessLogRow
+from pathway.db.uow import UnitOfWork
+from pathway.domain.verify import verify_episode
+from pathway.errors import InvalidInput, NotFound
+from pathway.exports import csvfile, fhir, jsonl, records
+from pathway.exports.atomic import AtomicDirectory, AtomicFile
+from pathway.exports.key import load_key
+from pathway.exports.records import Period
+from pathway.services import Actor
+
+
+def verify(uow: UnitOfWork, *, episode_id: int | None = None) -> dict[str, Any]:
+    """Recompute every chain (or one episode's); report the first broken link of each."""
+    connection = stream.snapshot(uow.connection)
+    broken = []
+    episodes = events = 0
+    for eid, head, chain in stream.chains(connection, episode_id):
+        episodes += 1
+        events += len(chain)
+        found = verify_episode(eid, head, chain)
+        if found is not None:
+            broken.append(found.as_dict())
+    if episode_id is not None and not episodes:
+        raise NotFound(f"There is no episode {episode_id}; `pathway episode list` shows the episodes.")
+    return {"intact": not broken, "episodes": episodes, "events": events, "broken": broken}
+
+
+class ProgressSink(Protocol):
+    def start(self, total: int) -> None: ...
+    def advance(self, n: int) -> None: ...
+
+
+FORMATS = ("csv", "jsonl", "fhir")
+
+
+def export(
+    uow: UnitOfWork,
+    *,
+    fmt: str,
+    period: Period,
+    out: Path | None,
+    identified: bool,
+    actor: Actor,
+    now: datetime,
+    stdout: BinaryIO | None = None,
+    progress: ProgressSink | None = None,
+) -> dict[str, Any]:
+    """Stream the trail (events whose clinical date is in ``period``) to ``out`` or ``stdout``.
+
+    Pseudonymised unless ``identified``; an identified export is first written to the
+    access log, in its own committed transaction, so that it is on record even if the
+    export then fails or is killed.
+    """
+    if fmt not in FORMATS:
+        raise InvalidInput(f"The export format must be one of {', '.join(FORMATS)}, not {fmt!r}.")
+    if period.since and period.until and period.since > period.until:
+        raise InvalidInput(f"--since {period.since} is after --until {period.until}; swap them.")
+    if fmt == "fhir" and out is None:
+        raise InvalidInput("A FHIR export is a folder of NDJSON files: give it with --out FOLDER.")
+    key = None if identified else load_key()
+    target = (AtomicDirectory(out) if fmt == "fhir" else AtomicFile(out)) if out is not None else None
+    summary: dict[str, Any] = {
+        "format": fmt,
+        "identified": identified,
+        "since": period.since.isoformat() if period.since else None,
+        "until": period.until.isoformat() if period.until else None,
+        "out": str(target.target) if target is not None else "-",
+    }
+    if identified:
+        _log_identified_export(uow.engine, actor, now, summary)
+    try:
+        return _write(uow, fmt, period, target, key, stdout, progress, summary)
+    except OSError as exc:
+        where = summary["out"] if target is not None else "standard output"
+        raise InvalidInput(
+            f"Writing the export to {where} failed ({exc.strerror or exc}); nothing was written. "
+            "Free some space or choose another --out, and run it again."
+        ) from None
+
+
+def _write(
+    uow: UnitOfWork,
+    fmt: str,
+    period: Period,
+    target: AtomicFile | AtomicDirectory | None,
+    key: bytes | None,
+    stdout: BinaryIO | None,
+    progress: ProgressSink | None,
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    connection = stream.snapshot(uow.connection)
+    read = Period(None, period.until) if fmt == "fhir" else period  # FHIR folds each episode from its start
+    if progress is not None:
+        progress.start(records.count(connection, read))
+    advance = progress.advance if progress is not None else None
+    zone = site_timezone()
+    if fmt == "fhir":
+        assert isinstance(target, AtomicDirectory)
+        with target:
+            summary["resources"] = fhir.write(target, records.raw_rows(connection, read), period,
+                                              key=key, site_zone=zone, progress=advance)  # fmt: skip
+        summary["events"] = summary["resources"].get("Provenance", 0)
+        return summary
+    columns, rows = records.records(connection, period, key=key, site_zone=zone)
+    writer = csvfile.write if fmt == "csv" else jsonl.write
+    if target is None:
+        assert stdout is not None
+        summary["events"] = writer(stdout, columns, rows, advance)
+        stdout.flush()
+    else:
+        with target as file:
+            summary["events"] = writer(file, columns, rows, advance)
+    return summary
+
+
+def _log_identified_export(engine: sa.Engine, actor: Actor, now: datetime, detail: dict[str, Any]) -> None:
+    with UnitOfWork(engine, write=True) as log:
+        log.session.add(
+            AccessLogRow(
+                at=now,
+                actor=actor.name,
+                role=actor.role,
+                action="export_identified",
+                outcome="granted",
+                episode_id=None,
+                detail=detail,
+            )  # fmt: skip
+        )
+        log.commit()
