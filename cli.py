@@ -14,6 +14,7 @@ from pathway.commands.db import db
 from pathway.commands.demo import demo
 from pathway.commands.episode import episode
 from pathway.commands.rules import rules
+from pathway.commands.user import user
 
 
 @click.group(cls=PathwayGroup, context_settings={"help_option_names": ["-h", "--help"]})
@@ -27,7 +28,7 @@ def cli() -> None:
     """
 
 
-for command in (episode, advance, next_, rules, db, demo):
+for command in (episode, advance, next_, rules, db, user, demo):
     cli.add_command(command)
 
 

@@ -27,7 +27,10 @@ from pathway.db import migrate
 from pathway.db.engine import create_engine, resolve_url
 from pathway.db.uow import UnitOfWork, connection_error
 from pathway.errors import InvalidInput, PathwayError, Refused
-from pathway.services import Actor
+from pathway.services import Actor, access
+
+# Ids are positive 32-bit integers; anything else is refused as bad input (exit 2).
+ID = click.IntRange(min=1, max=2**31 - 1)
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not the user's fault
 
@@ -72,6 +75,10 @@ class App:
 
     def now(self) -> datetime:
         return now_utc()
+
+    def authorize(self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None) -> Actor:
+        """The acting user in the role that grants ``action`` (and ``also``), or exit 5."""
+        return access.authorize(uow, self.actor(), action, also=also, episode_id=episode_id, now=self.now())
 
 
 def _login_name() -> str:

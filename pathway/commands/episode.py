@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import app, emit, global_options, table
+from pathway.commands.common import ID, app, emit, global_options, table
 from pathway.domain.fields import FieldError, parse_date
 from pathway.domain.states import SIDES
 from pathway.errors import InvalidInput
@@ -29,14 +29,15 @@ def episode() -> None:
 def open_(patient_ref: str, side: str, referred_on: str | None, arthroplasty: bool) -> None:
     """Open an episode at `referred` and print its id."""
     a = app()
-    try:
-        referred = parse_date(referred_on, "--referred-on") if referred_on is not None else None
-    except FieldError as exc:
-        raise InvalidInput(str(exc)) from None
     with a.uow(write=True) as uow:
+        actor = a.authorize(uow, "episode.open")
+        try:
+            referred = parse_date(referred_on, "--referred-on") if referred_on is not None else None
+        except FieldError as exc:
+            raise InvalidInput(str(exc)) from None
         new_id = episodes.open_episode(
             uow, patient_ref=patient_ref, side=side, referred_on=referred,
-            has_hip_arthroplasty=arthroplasty, actor=a.actor(), now=a.now(),
+            has_hip_arthroplasty=arthroplasty, actor=actor, now=a.now(),
         )  # fmt: skip
     emit({"id": new_id}, lambda data: click.echo(data["id"]))
 
@@ -46,11 +47,13 @@ def _show_human(data: dict[str, Any]) -> None:
 
 
 @episode.command("show")
-@click.argument("episode_id", type=int, metavar="ID")
+@click.argument("episode_id", type=ID, metavar="ID")
 @global_options
 def show(episode_id: int) -> None:
     """Show one episode: patient, side, state, pinned rules, version."""
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "episode.show", episode_id=episode_id)
         data = episodes.show_episode(uow, episode_id)
     emit(data, _show_human)
 
@@ -58,11 +61,13 @@ def show(episode_id: int) -> None:
 @episode.command("list")
 @click.option("--state", metavar="STATE", help="Only episodes in this state.")
 @click.option("--patient", "patient_ref", metavar="REF", help="Only this patient's episodes.")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many episodes.")
+@click.option("--limit", type=ID, help="At most this many episodes.")
 @global_options
 def list_(state: str | None, patient_ref: str | None, limit: int | None) -> None:
     """List episodes, oldest first."""
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "episode.list")
         rows = list(episodes.list_episodes(uow, state=state, patient_ref=patient_ref, limit=limit))
     emit(
         rows,
@@ -104,11 +109,13 @@ def _fields_text(event: dict[str, Any]) -> str:
 
 
 @episode.command("history")
-@click.argument("episode_id", type=int, metavar="ID")
+@click.argument("episode_id", type=ID, metavar="ID")
 @global_options
 def history(episode_id: int) -> None:
     """Every event of an episode, in order, with overrides."""
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "episode.history", episode_id=episode_id)
         events = episodes.episode_history(uow, episode_id)
     emit(
         events,

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import app, emit, global_options, table
+from pathway.commands.common import ID, app, emit, global_options, table
 from pathway.services import rules as service
 
 
@@ -28,11 +28,13 @@ def _value_text(rule: dict[str, Any]) -> str:
 
 
 @rules.command("show")
-@click.option("--version", "version", type=int, metavar="N", help="This version (default: the active one).")
+@click.option("--version", "version", type=ID, metavar="N", help="This version (default: the active one).")
 @global_options
 def show(version: int | None) -> None:
     """List the rules of a rule set with their basis."""
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "rules.show")
         data = service.show_rules(uow, version)
     emit(
         data,
