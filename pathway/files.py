@@ -19,6 +19,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import IO
 
+from pathway.domain.fields import quoted
 from pathway.errors import InvalidInput
 from pathway.faults import fault_point
 
@@ -29,7 +30,17 @@ TEMP_PREFIX = ".pathway-partial-"
 
 def check_target(path: Path, *, overwrite: bool) -> Path:
     """The absolute output path, or InvalidInput when it cannot or may not be written."""
-    path = Path(path).expanduser().absolute()
+    try:
+        path = Path(path).expanduser().absolute()
+        if "\x00" in str(path):
+            raise ValueError("it contains a NUL character")
+        os.stat(path.parent)
+        if len(os.fsencode(path.name)) > 255:
+            raise OSError(errno.ENAMETOOLONG, "File name too long")
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{quoted(str(path))} cannot be used as an output file: {exc}.") from None
     if not path.parent.is_dir():
         raise InvalidInput(f"The folder {path.parent} does not exist; create it or choose another path.")
     if path.is_dir():

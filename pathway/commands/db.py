@@ -74,15 +74,15 @@ def info() -> None:
 
 
 @db.command("backup")
-@click.argument("path", type=click.Path(dir_okay=False, path_type=Path))
+@click.argument("path", metavar="PATH")
 @click.option("--force", is_flag=True, help="Replace PATH if it exists.")
 @global_options
-def backup(path: Path, force: bool) -> None:
+def backup(path: str, force: bool) -> None:
     """Copy the live database to PATH, consistently (SQLite), or print the pg_dump command (PostgreSQL)."""
     a = app()
     with a.uow() as uow:
         a.authorize(uow, "db.backup")
-        data = backups.backup(uow, path, overwrite=force)
+        data = backups.backup(uow, Path(path), overwrite=force)
     emit(data, _backup_human)
 
 

@@ -57,7 +57,7 @@ def backup(uow: UnitOfWork, path: Path, *, overwrite: bool = False) -> dict[str,
 def pg_dump_command(uow: UnitOfWork, path: Path) -> str:
     """The pg_dump command line for this database, never with its password."""
     url = uow.engine.url
-    words = ["pg_dump", "--format=custom", f"--file={Path(path).expanduser().absolute()}"]
+    words = ["pg_dump", "--format=custom", f"--file={check_target(path, overwrite=True)}"]
     if url.host:
         words.append(f"--host={url.host}")
     if url.port:

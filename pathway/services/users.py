@@ -12,6 +12,7 @@ from sqlalchemy.exc import IntegrityError
 from pathway.db.models import UserRoleRow, UserRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.access import ROLES
+from pathway.domain.fields import quoted
 from pathway.errors import Conflict, InvalidInput, NotFound
 from pathway.services import Actor
 from pathway.services.access import OPEN, access_mode, authorize
@@ -29,7 +30,7 @@ def check_user_name(name: str) -> str:
 
 def check_role(role: str) -> str:
     if role not in ROLES:
-        raise InvalidInput(f"There is no role {role[:20]!r}; the roles are: {', '.join(ROLES)}.")
+        raise InvalidInput(f"There is no role {quoted(role)}; the roles are: {', '.join(ROLES)}.")
     return role
 
 
