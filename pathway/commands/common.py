@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -26,11 +27,36 @@ from pathway.clock import now_utc
 from pathway.db import migrate
 from pathway.db.engine import create_engine, resolve_url
 from pathway.db.uow import UnitOfWork, connection_error
+from pathway.domain.fields import quoted
 from pathway.errors import InvalidInput, PathwayError, Refused
 from pathway.services import Actor, access
 
-# Ids are positive 32-bit integers; anything else is refused as bad input (exit 2).
-ID = click.IntRange(min=1, max=2**31 - 1)
+
+class _Id(click.ParamType):
+    """A positive 32-bit whole number in ASCII digits (ids, versions, limits); else exit 2."""
+
+    name = "integer"
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip(" ")
+        if re.fullmatch(r"[0-9]{1,10}", text) and 1 <= int(text) <= 2**31 - 1:
+            return int(text)
+        self.fail(f"{quoted(str(value))} is not a whole number from 1 to {2**31 - 1}.", param, ctx)
+
+
+ID = _Id()
+
+
+class Choice(click.Choice):
+    """click.Choice that quotes a wrong value briefly instead of echoing all of it."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value in self.choices:
+            return value
+        self.fail(f"{quoted(str(value))} is not one of {', '.join(map(str, self.choices))}.", param, ctx)
+
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not the user's fault
 

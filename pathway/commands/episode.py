@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import ID, app, emit, global_options, table
+from pathway.commands.common import ID, Choice, app, emit, global_options, table
 from pathway.domain.fields import FieldError, parse_date
 from pathway.domain.states import SIDES
 from pathway.errors import InvalidInput
@@ -21,7 +21,7 @@ def episode() -> None:
 @episode.command("open")
 @click.option("--patient", "patient_ref", required=True, metavar="REF", help="The site's patient identifier (MRN).")
 @click.option(
-    "--side", required=True, type=click.Choice(SIDES), help="The affected side; bilateral disease needs two episodes."
+    "--side", required=True, type=Choice(SIDES), help="The affected side; bilateral disease needs two episodes."
 )
 @click.option("--referred-on", metavar="DATE", help="Referral date, YYYY-MM-DD (default: today).")
 @click.option("--arthroplasty", is_flag=True, help="The hip on this side has an arthroplasty.")

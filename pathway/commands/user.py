@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import app, emit, global_options, table
+from pathway.commands.common import Choice, app, emit, global_options, table
 from pathway.domain.access import ROLES
 from pathway.services import users
 
@@ -18,7 +18,7 @@ def user() -> None:
 
 @user.command("add")
 @click.argument("name")
-@click.option("--role", required=True, type=click.Choice(ROLES), help="The role to give; repeat the command for more.")
+@click.option("--role", required=True, type=Choice(ROLES), help="The role to give; repeat the command for more.")
 @global_options
 def add(name: str, role: str) -> None:
     """Add user NAME with a role, or give an existing user another role."""

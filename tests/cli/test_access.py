@@ -13,30 +13,9 @@ from pathway.db.models import AccessLogRow
 from pathway.domain.access import ROLES, granting_roles
 from tests.conftest import Pathway, dump
 from tests.pathway_spec import VALID_FIELDS
+from tests.walk import STEPS_BEFORE, episode_before
 
 USERS = {"coordinator": "cora", "clinician": "dr.kim", "reviewer": "rev", "service": "cron", "admin": "adm"}
-
-# The steps that bring an episode to each trigger's source state with every guard passing.
-WALK = [
-    ("order_radiographs", "2026-01-06", []),
-    ("record_radiographs", "2026-01-08", ["result=negative"]),
-    ("order_mri", "2026-01-09", []),
-    ("record_mri", "2026-01-20", ["ifs_mm=11", "qfs_mm=9", "qf_edema=yes", "qf_fatty_replacement=no"]),
-    ("confirm_diagnosis", "2026-01-25", []),
-    ("start_conservative", "2026-02-01", ["pain=7"]),
-    ("inject", "2026-02-10", ["guidance=ultrasound", "agent=corticosteroid_anaesthetic"]),
-    ("record_injection_response", "2026-02-20", ["pain_before=8", "pain_after=2", "relief=temporary"]),
-    ("reassess", "2026-05-10", ["outcome=persistent", "pain=6"]),
-    ("refer_to_surgery", "2026-05-15", []),
-    ("schedule_surgery", "2026-05-20", ["approach=endoscopic", "planned_on=2026-06-01"]),
-    ("record_surgery", "2026-06-01", ["approach=endoscopic", "sciatic_neurolysis=false"]),
-]
-STEPS_BEFORE = {
-    "order_radiographs": 0, "record_radiographs": 1, "order_mri": 2, "record_mri": 3, "confirm_diagnosis": 4,
-    "start_conservative": 5, "record_injection_response": 7, "inject": 9, "record_followup": 9, "reassess": 9,
-    "refer_to_surgery": 9, "discharge": 9, "return_to_conservative": 10, "schedule_surgery": 10,
-    "record_surgery": 11, "close": 0, "amend": 0,
-}  # fmt: skip
 
 
 class Site:
@@ -52,13 +31,8 @@ class Site:
     def as_(self, user: str, *args: str) -> Any:
         return self.pathway("--as", user, *args)
 
-    def episode_at(self, steps: int, patient: str = "MRN-7731") -> int:
-        eid = self.pathway.json("--as", "dr.kim", "episode", "open", "--patient", patient, "--side", "left",
-                                "--referred-on", "2026-01-05")["id"]  # fmt: skip
-        for trigger, on, sets in WALK[:steps]:
-            args = ["advance", str(eid), trigger, "--on", on, *[x for s in sets for x in ("--set", s)]]
-            self.pathway.ok("--as", "dr.kim", *args)
-        return eid
+    def episode_before(self, trigger: str) -> int:
+        return episode_before(self.pathway, trigger, "MRN-7731", user="dr.kim")
 
     def log(self) -> list[dict[str, Any]]:
         with self.engine.connect() as conn:
@@ -95,7 +69,7 @@ def assert_refused(site: Site, user: str, args: list[str], action: str, episode_
 @freeze_time("2026-12-01 10:00:00")
 @pytest.mark.parametrize("trigger", sorted(STEPS_BEFORE))
 def test_each_trigger_is_limited_to_its_roles(site: Site, trigger: str) -> None:
-    eid = site.episode_at(STEPS_BEFORE[trigger])
+    eid = site.episode_before(trigger)
     args = [
         "advance",
         str(eid),
@@ -115,7 +89,7 @@ def test_each_trigger_is_limited_to_its_roles(site: Site, trigger: str) -> None:
 
 @freeze_time("2026-12-01 10:00:00")
 def test_override_is_a_clinician_right(site: Site) -> None:
-    eid = site.episode_at(0)
+    eid = site.episode_before("order_radiographs")
     # A coordinator's --override is refused for lack of rights, whether or not a guard fails.
     assert_refused(site, "cora", ["advance", str(eid), "order_mri", "--override", "urgent"], "advance.order_mri", eid)
     assert_refused(site, "cora", ["advance", str(eid), "order_radiographs", "--override", "x"],
@@ -128,7 +102,7 @@ def test_override_is_a_clinician_right(site: Site) -> None:
 
 @freeze_time("2026-12-01 10:00:00")
 def test_reading_is_open_to_every_known_user_only(site: Site) -> None:
-    eid = site.episode_at(2)
+    eid = site.episode_before("order_mri")
     reads = [["episode", "show", str(eid)], ["episode", "list"], ["episode", "history", str(eid)],
              ["next", str(eid)], ["rules", "show"], ["db", "info"]]  # fmt: skip
     for name in USERS.values():
@@ -151,7 +125,7 @@ def test_only_clinical_roles_open_episodes(site: Site) -> None:
 
 @freeze_time("2026-12-01 10:00:00")
 def test_a_disabled_user_is_refused_and_can_be_enabled_again(site: Site) -> None:
-    eid = site.episode_at(0)
+    eid = site.episode_before("order_radiographs")
     site.pathway.ok("--as", "adm", "user", "disable", "cora")
     assert_refused(site, "cora", ["advance", str(eid), "order_radiographs"], "advance.order_radiographs", eid)
     assert site.log()[-1]["detail"]["reason"] == "disabled"
@@ -174,7 +148,7 @@ def test_user_management_is_for_admins(site: Site) -> None:
 
 @freeze_time("2026-12-01 10:00:00")
 def test_a_second_role_is_added_and_the_role_that_grants_is_recorded(site: Site) -> None:
-    eid = site.episode_at(4)
+    eid = site.episode_before("confirm_diagnosis")
     assert_refused(site, "adm", ["advance", str(eid), "confirm_diagnosis"], "advance.confirm_diagnosis", eid)
     added = site.pathway.json("--as", "adm", "user", "add", "adm", "--role", "clinician")
     assert added["roles"] == ["admin", "clinician"] and added["changed"]
@@ -188,7 +162,7 @@ def test_a_second_role_is_added_and_the_role_that_grants_is_recorded(site: Site)
 
 @freeze_time("2026-12-01 10:00:00")
 def test_precedence_no_episode_then_rights_then_input(site: Site) -> None:
-    eid = site.episode_at(0)
+    eid = site.episode_before("order_radiographs")
     assert site.as_("rev", "advance", "999", "order_radiographs").exit_code == 3
     assert site.as_("stranger", "episode", "show", "999").exit_code == 3
     assert_refused(site, "rev", ["advance", str(eid), "teleport", "--on", "yesterday"], "advance", eid)
