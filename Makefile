@@ -20,6 +20,7 @@ test: $(BIN)/pathway
 
 bench: $(BIN)/pathway
 	$(BIN)/python bench/machine.py
+	$(BIN)/python bench/writers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
