@@ -33,20 +33,24 @@ from pathway.services import Actor, access
 
 
 class _Id(click.ParamType):
-    """A positive 32-bit whole number in ASCII digits (ids, versions, limits); else exit 2."""
+    """A whole number in ASCII digits, ``minimum`` to 2**31 - 1 (ids, versions, limits); else exit 2."""
 
     name = "integer"
+
+    def __init__(self, minimum: int) -> None:
+        self.minimum = minimum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
         if isinstance(value, int):
             return value
         text = str(value).strip(" ")
-        if re.fullmatch(r"[0-9]{1,10}", text) and 1 <= int(text) <= 2**31 - 1:
+        if re.fullmatch(r"[0-9]{1,10}", text) and self.minimum <= int(text) <= 2**31 - 1:
             return int(text)
-        self.fail(f"{quoted(str(value))} is not a whole number from 1 to {2**31 - 1}.", param, ctx)
+        self.fail(f"{quoted(str(value))} is not a whole number from {self.minimum} to {2**31 - 1}.", param, ctx)
 
 
-ID = _Id()
+ID = _Id(0)  # no episode or version 0 exists: asking for one is "not found", not bad input
+COUNT = _Id(1)
 
 
 class Choice(click.Choice):

@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import ID, Choice, app, emit, global_options, table
+from pathway.commands.common import COUNT, ID, Choice, app, emit, global_options, table
 from pathway.domain.fields import FieldError, parse_date
 from pathway.domain.states import SIDES
 from pathway.errors import InvalidInput
@@ -61,7 +61,7 @@ def show(episode_id: int) -> None:
 @episode.command("list")
 @click.option("--state", metavar="STATE", help="Only episodes in this state.")
 @click.option("--patient", "patient_ref", metavar="REF", help="Only this patient's episodes.")
-@click.option("--limit", type=ID, help="At most this many episodes.")
+@click.option("--limit", type=COUNT, help="At most this many episodes.")
 @global_options
 def list_(state: str | None, patient_ref: str | None, limit: int | None) -> None:
     """List episodes, oldest first."""

@@ -137,3 +137,25 @@ def test_postgresql_backup_prints_the_pg_dump_command_without_password(db_url: s
     assert "pg_dump --format=custom" in result.stdout and "--dbname=" in result.stdout
     assert "hunter2" not in result.output
     assert not (tmp_path / "site.dump").exists()
+
+
+def test_no_patient_reference_in_error_messages_or_the_access_log(pathway: Pathway, engine: sa.Engine) -> None:
+    ref = "MRN-SECRET-9913"
+    eid = pathway.open(ref, "left", "2026-01-05")
+    pathway.ok("--as", "root", "db", "upgrade", "--admin", "adm")
+    pathway.ok("--as", "adm", "user", "add", "cora", "--role", "coordinator")
+    failures = [
+        ["--as", "cora", "episode", "open", "--patient", ref, "--side", "left"],  # already open
+        ["--as", "cora", "advance", str(eid), "confirm_diagnosis"],  # rights
+        ["--as", "cora", "advance", str(eid), "order_mri"],  # guard
+        ["--as", "cora", "advance", str(eid), "close", "--set", "reason=alternative_diagnosis"],  # input
+        ["--as", "stranger", "episode", "list", "--patient", ref],  # unknown user
+        ["--as", "adm", "episode", "open", "--patient", ref, "--side", "right"],  # admin takes no clinical step
+    ]
+    for args in failures:
+        result = pathway("--json", *args)
+        assert result.exit_code != 0, args
+        assert ref not in result.output, args
+    with engine.connect() as conn:
+        log = conn.execute(sa.text("SELECT * FROM access_log")).all()
+    assert len(log) == 3 and ref not in repr(log)
