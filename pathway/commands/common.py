@@ -106,9 +106,17 @@ class App:
     def now(self) -> datetime:
         return now_utc()
 
-    def authorize(self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None) -> Actor:
-        """The acting user in the role that grants ``action`` (and ``also``), or exit 5."""
-        return access.authorize(uow, self.actor(), action, also=also, episode_id=episode_id, now=self.now())
+    def authorize(
+        self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None, log_grant: bool = False
+    ) -> Actor:
+        """The acting user in the role that grants ``action`` (and ``also``), or exit 5.
+
+        ``log_grant`` also records the granted action in the access log (identified exports);
+        the row is committed with the command's unit of work.
+        """
+        return access.authorize(
+            uow, self.actor(), action, also=also, episode_id=episode_id, now=self.now(), log_grant=log_grant
+        )
 
 
 def _login_name() -> str:
