@@ -21,6 +21,7 @@ test: $(BIN)/pathway
 bench: $(BIN)/pathway
 	$(BIN)/python bench/machine.py
 	$(BIN)/python bench/rules_migrate.py
+	$(BIN)/python bench/writers.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info

@@ -18,6 +18,7 @@ from pathway.commands.episode import episode
 from pathway.commands.jobs import jobs
 from pathway.commands.report import report
 from pathway.commands.rules import rules
+from pathway.commands.user import user
 from pathway.commands.worklist import worklist
 
 
@@ -32,7 +33,7 @@ def cli() -> None:
     """
 
 
-for command in (episode, advance, next_, worklist, jobs, rules, diagram, audit, report, db, demo):
+for command in (episode, advance, next_, worklist, jobs, rules, diagram, audit, report, db, user, demo):
     cli.add_command(command)
 
 

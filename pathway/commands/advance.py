@@ -6,12 +6,13 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import app, emit, global_options, table
+from pathway.commands.common import ID, app, emit, global_options, table
 from pathway.services import advance as service
+from pathway.services.access import advance_actions
 
 
 @click.command("advance")
-@click.argument("episode_id", type=int, metavar="ID")
+@click.argument("episode_id", type=ID, metavar="ID")
 @click.argument("trigger")
 @click.option("--on", "occurred_on", metavar="DATE", help="When it happened, YYYY-MM-DD (default: today).")
 @click.option(
@@ -21,7 +22,7 @@ from pathway.services import advance as service
     "--override", "override_reason", metavar="REASON", help="Go ahead despite failing guards, for this reason."
 )
 @click.option(
-    "--expect-version", type=int, metavar="N", help="Refuse (exit 4) unless the episode is still at version N."
+    "--expect-version", type=ID, metavar="N", help="Refuse (exit 4) unless the episode is still at version N."
 )
 @global_options
 def advance(
@@ -34,9 +35,10 @@ def advance(
     """
     a = app()
     with a.uow(write=True) as uow:
+        actor = a.authorize(uow, *advance_actions(trigger, override_reason is not None), episode_id=episode_id)
         result = service.advance(
             uow, episode_id=episode_id, trigger=trigger, assignments=assignments, occurred_on=occurred_on,
-            override_reason=override_reason, actor=a.actor(), now=a.now(), expect_version=expect_version,
+            override_reason=override_reason, actor=actor, now=a.now(), expect_version=expect_version,
         )  # fmt: skip
     if result["override_unused"]:
         click.echo("Note: no guard failed, so the override was not needed and is not recorded.", err=True)
@@ -58,12 +60,13 @@ def _advance_human(result: dict[str, Any]) -> None:
 
 
 @click.command("next")
-@click.argument("episode_id", type=int, metavar="ID")
+@click.argument("episode_id", type=ID, metavar="ID")
 @global_options
 def next_(episode_id: int) -> None:
     """What may be done next for episode ID, and why not the rest."""
     a = app()
     with a.uow() as uow:
+        a.authorize(uow, "next", episode_id=episode_id)
         result = service.next_steps(uow, episode_id=episode_id, now=a.now())
     emit(result, _next_human)
 

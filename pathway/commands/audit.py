@@ -42,6 +42,7 @@ def verify(episode_id: int | None) -> None:
     """
     a = app()
     with a.uow() as uow:
+        a.authorize(uow, "audit.verify", episode_id=episode_id)
         data = service.verify(uow, episode_id=episode_id)
     if a.json:
         click.echo(json.dumps(data, indent=2))
@@ -110,8 +111,9 @@ def export(fmt: str, since: str | None, until: str | None, out: Path | None, ide
     bar = _Bar() if sys.stderr.isatty() else None
     try:
         with a.uow() as uow:
+            actor = a.authorize(uow, "audit.export.identified" if identified else "audit.export")
             summary = service.export(
-                uow, fmt=fmt, period=period, out=target, identified=identified, actor=a.actor(), now=a.now(),
+                uow, fmt=fmt, period=period, out=target, identified=identified, actor=actor, now=a.now(),
                 stdout=sys.stdout.buffer if target is None else None, progress=bar,
             )  # fmt: skip
     finally:

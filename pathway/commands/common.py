@@ -10,6 +10,7 @@ from __future__ import annotations
 import getpass
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
@@ -26,8 +27,40 @@ from pathway.clock import now_utc
 from pathway.db import migrate
 from pathway.db.engine import create_engine, resolve_url
 from pathway.db.uow import UnitOfWork, connection_error
+from pathway.domain.fields import quoted
 from pathway.errors import InvalidInput, PathwayError, Refused
-from pathway.services import Actor
+from pathway.services import Actor, access
+
+
+class _Id(click.ParamType):
+    """A whole number in ASCII digits, ``minimum`` to 2**31 - 1 (ids, versions, limits); else exit 2."""
+
+    name = "integer"
+
+    def __init__(self, minimum: int) -> None:
+        self.minimum = minimum
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
+        if isinstance(value, int):
+            return value
+        text = str(value).strip(" ")
+        if re.fullmatch(r"[0-9]{1,10}", text) and self.minimum <= int(text) <= 2**31 - 1:
+            return int(text)
+        self.fail(f"{quoted(str(value))} is not a whole number from {self.minimum} to {2**31 - 1}.", param, ctx)
+
+
+ID = _Id(0)  # no episode or version 0 exists: asking for one is "not found", not bad input
+COUNT = _Id(1)
+
+
+class Choice(click.Choice):
+    """click.Choice that quotes a wrong value briefly instead of echoing all of it."""
+
+    def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
+        if isinstance(value, str) and value in self.choices:
+            return value
+        self.fail(f"{quoted(str(value))} is not one of {', '.join(map(str, self.choices))}.", param, ctx)
+
 
 EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not the user's fault
 
@@ -72,6 +105,18 @@ class App:
 
     def now(self) -> datetime:
         return now_utc()
+
+    def authorize(
+        self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None, log_grant: bool = False
+    ) -> Actor:
+        """The acting user in the role that grants ``action`` (and ``also``), or exit 5.
+
+        ``log_grant`` also records the granted action in the access log (identified exports);
+        the row is committed with the command's unit of work.
+        """
+        return access.authorize(
+            uow, self.actor(), action, also=also, episode_id=episode_id, now=self.now(), log_grant=log_grant
+        )
 
 
 def _login_name() -> str:

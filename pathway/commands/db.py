@@ -1,7 +1,8 @@
-"""`pathway db upgrade|info`."""
+"""`pathway db upgrade|info|backup`."""
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import click
@@ -9,22 +10,36 @@ import click
 from pathway.commands.common import app, emit, global_options, table
 from pathway.db import migrate
 from pathway.db.engine import shown
-from pathway.services import database
+from pathway.services import backup as backups
+from pathway.services import database, users
 
 
 @click.group()
 def db() -> None:
-    """Create, upgrade and inspect the database."""
+    """Create, upgrade, inspect and back up the database."""
 
 
 @db.command("upgrade")
+@click.option("--admin", "admin", metavar="NAME", help="Make NAME an administrator (the first one ends open mode).")
 @global_options
-def upgrade() -> None:
+def upgrade(admin: str | None) -> None:
     """Bring the schema up to date (safe to run again, and concurrently)."""
-    engine = app().engine(schema="any")
+    a = app()
+    engine = a.engine(schema="any")
     migrate.upgrade(engine)
-    emit({"url": shown(engine.url), "revision": migrate.head_revision()},
-         lambda d: click.echo(f"{d['url']} is at revision {d['revision']} (latest)."))  # fmt: skip
+    data: dict[str, Any] = {"url": shown(engine.url), "revision": migrate.head_revision()}
+    if admin is not None:
+        with a.uow(write=True) as uow:
+            data["admin"] = users.ensure_admin(uow, name=admin, actor=a.actor(), now=a.now())
+    emit(data, _upgrade_human)
+
+
+def _upgrade_human(data: dict[str, Any]) -> None:
+    click.echo(f"{data['url']} is at revision {data['revision']} (latest).")
+    if "admin" in data:
+        admin = data["admin"]
+        done = "is now an administrator" if admin["changed"] else "was already an administrator"
+        click.echo(f"{admin['name']} {done}; users and roles are enforced.")
 
 
 def _info_human(data: dict[str, Any]) -> None:
@@ -37,15 +52,46 @@ def _info_human(data: dict[str, Any]) -> None:
         rows += [(name, count) for name, count in data["counts"].items()]
         rows.append(("active rules", f"v{data['active_rules_version']}"))
         rows += [(f"  {state}", n) for state, n in data["episodes_by_state"].items()]
+        access = data["access"]
+        if access["mode"] == "open":
+            rows.append(("access", "open single-user mode: no users yet, anyone may do anything"))
+        else:
+            rows.append(("access", f"users and roles enforced ({access['active_users']} of {access['users']} active)"))
     table(None, ("", ""), rows)
 
 
 @db.command("info")
 @global_options
 def info() -> None:
-    """Where the database is, its schema revision and what it holds."""
+    """Where the database is, its schema revision, access mode and what it holds."""
     a = app()
     a.engine(schema="lenient")
     with a.uow() as uow:
+        if migrate.current_revision(uow.connection) == migrate.head_revision():
+            a.authorize(uow, "db.info")
         data = database.info(uow)
     emit(data, _info_human)
+
+
+@db.command("backup")
+@click.argument("path", metavar="PATH")
+@click.option("--force", is_flag=True, help="Replace PATH if it exists.")
+@global_options
+def backup(path: str, force: bool) -> None:
+    """Copy the live database to PATH, consistently (SQLite), or print the pg_dump command (PostgreSQL)."""
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "db.backup")
+        data = backups.backup(uow, Path(path), overwrite=force)
+    emit(data, _backup_human)
+
+
+def _backup_human(data: dict[str, Any]) -> None:
+    if not data["written"]:
+        click.echo("For PostgreSQL use pg_dump (it asks for the password, or reads PGPASSWORD or ~/.pgpass):")
+        click.echo(data["command"])
+        return
+    click.echo(
+        f"Backed up {data['episodes']} episodes and {data['events']} events to {data['path']} "
+        f"({data['bytes']} bytes, readable by you only; integrity {data['integrity']})."
+    )

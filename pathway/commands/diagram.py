@@ -9,10 +9,10 @@ from typing import Any
 import click
 
 from pathway.commands.common import app, emit, global_options
-from pathway.commands.files import write_file
 from pathway.diagrams import FORMATS, choose_format, render
 from pathway.diagrams.graph import TITLE, Marking
 from pathway.errors import InvalidInput
+from pathway.files import AtomicFile
 from pathway.services import diagrams as service
 
 
@@ -33,7 +33,8 @@ def deliver(fmt: str | None, out: Path | None, marking: Marking | None, title: s
     content = render(fmt, marking, title)
     data: dict[str, Any] = {**extra, "format": fmt}
     if out is not None:
-        write_file(out, content)
+        with AtomicFile(out) as file:
+            file.write(content)
         emit({**data, "out": str(out)}, lambda d: click.echo(f"Wrote the {fmt} diagram to {out}."))
     else:
         emit({**data, "diagram": content.decode()}, lambda d: click.echo(d["diagram"], nl=False))
@@ -44,6 +45,9 @@ def deliver(fmt: str | None, out: Path | None, marking: Marking | None, title: s
 @global_options
 def diagram(fmt: str | None, out: Path | None) -> None:
     """Draw the pathway's state machine, with the guards on its edges, from the engine's own definition."""
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "diagram")
     deliver(fmt, out, None, TITLE, {})
 
 
@@ -53,7 +57,9 @@ def show_episode_diagram(episode_id: int, diagram: bool, fmt: str | None, out: P
         if fmt or out:
             raise InvalidInput("--format and --out go with --diagram.")
         return False
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "episode.show", episode_id=episode_id)
         data = service.episode_marking(uow, episode_id)
     marking = Marking(data["state"], [tuple(step) for step in data["steps"]])
     deliver(fmt, out, marking, f"Episode {episode_id} ({data['state']})", data)

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import app, emit, global_options, table
+from pathway.commands.common import COUNT, ID, Choice, app, emit, global_options, table
 from pathway.commands.diagram import diagram_options, show_episode_diagram
 from pathway.domain.fields import FieldError, parse_date
 from pathway.domain.states import SIDES
@@ -23,7 +23,7 @@ def episode() -> None:
 @episode.command("open")
 @click.option("--patient", "patient_ref", required=True, metavar="REF", help="The site's patient identifier (MRN).")
 @click.option(
-    "--side", required=True, type=click.Choice(SIDES), help="The affected side; bilateral disease needs two episodes."
+    "--side", required=True, type=Choice(SIDES), help="The affected side; bilateral disease needs two episodes."
 )
 @click.option("--referred-on", metavar="DATE", help="Referral date, YYYY-MM-DD (default: today).")
 @click.option("--arthroplasty", is_flag=True, help="The hip on this side has an arthroplasty.")
@@ -31,14 +31,15 @@ def episode() -> None:
 def open_(patient_ref: str, side: str, referred_on: str | None, arthroplasty: bool) -> None:
     """Open an episode at `referred` and print its id."""
     a = app()
-    try:
-        referred = parse_date(referred_on, "--referred-on") if referred_on is not None else None
-    except FieldError as exc:
-        raise InvalidInput(str(exc)) from None
     with a.uow(write=True) as uow:
+        actor = a.authorize(uow, "episode.open")
+        try:
+            referred = parse_date(referred_on, "--referred-on") if referred_on is not None else None
+        except FieldError as exc:
+            raise InvalidInput(str(exc)) from None
         new_id = episodes.open_episode(
             uow, patient_ref=patient_ref, side=side, referred_on=referred,
-            has_hip_arthroplasty=arthroplasty, actor=a.actor(), now=a.now(),
+            has_hip_arthroplasty=arthroplasty, actor=actor, now=a.now(),
         )  # fmt: skip
     emit({"id": new_id}, lambda data: click.echo(data["id"]))
 
@@ -48,7 +49,7 @@ def _show_human(data: dict[str, Any]) -> None:
 
 
 @episode.command("show")
-@click.argument("episode_id", type=int, metavar="ID")
+@click.argument("episode_id", type=ID, metavar="ID")
 @click.option("--diagram", is_flag=True, help="Draw the pathway with this episode's state and path marked.")
 @diagram_options
 @global_options
@@ -56,7 +57,9 @@ def show(episode_id: int, diagram: bool, fmt: str | None, out: Path | None) -> N
     """Show one episode: patient, side, state, pinned rules, version (or, with --diagram, its path)."""
     if show_episode_diagram(episode_id, diagram, fmt, out):
         return
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "episode.show", episode_id=episode_id)
         data = episodes.show_episode(uow, episode_id)
     emit(data, _show_human)
 
@@ -64,11 +67,13 @@ def show(episode_id: int, diagram: bool, fmt: str | None, out: Path | None) -> N
 @episode.command("list")
 @click.option("--state", metavar="STATE", help="Only episodes in this state.")
 @click.option("--patient", "patient_ref", metavar="REF", help="Only this patient's episodes.")
-@click.option("--limit", type=click.IntRange(min=1), help="At most this many episodes.")
+@click.option("--limit", type=COUNT, help="At most this many episodes.")
 @global_options
 def list_(state: str | None, patient_ref: str | None, limit: int | None) -> None:
     """List episodes, oldest first."""
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "episode.list")
         rows = list(episodes.list_episodes(uow, state=state, patient_ref=patient_ref, limit=limit))
     emit(
         rows,
@@ -110,11 +115,13 @@ def _fields_text(event: dict[str, Any]) -> str:
 
 
 @episode.command("history")
-@click.argument("episode_id", type=int, metavar="ID")
+@click.argument("episode_id", type=ID, metavar="ID")
 @global_options
 def history(episode_id: int) -> None:
     """Every event of an episode, in order, with overrides."""
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "episode.history", episode_id=episode_id)
         events = episodes.episode_history(uow, episode_id)
     emit(
         events,

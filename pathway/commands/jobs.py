@@ -28,6 +28,8 @@ def flag_overdue(now_text: str | None) -> None:
     """
     a = app()
     now = parse_instant(now_text) if now_text is not None else a.now()
+    with a.uow() as uow:
+        a.authorize(uow, "jobs.flag-overdue")
     result = overdue.flag_overdue(a.engine(), now=now)
     emit(
         result,

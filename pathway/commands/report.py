@@ -12,7 +12,7 @@ import click
 from pathway.clock import today
 from pathway.commands.audit import date_option
 from pathway.commands.common import app, global_options, table
-from pathway.exports.atomic import AtomicFile
+from pathway.files import AtomicFile
 from pathway.reports import quality, render
 from pathway.services.reports import quality_report
 
@@ -54,6 +54,7 @@ def quality_(since: str | None, until: str | None, fmt: str, out: Path | None, m
     if a.json:
         fmt = "json"
     with a.uow() as uow:
+        a.authorize(uow, "report.quality")
         data = quality_report(uow, since=date_option(since, "--since"), until=date_option(until, "--until"),
                               today=today(), mhhs_mcid=mhhs_mcid, charts=fmt == "html")  # fmt: skip
     if fmt == "text" and out is None:

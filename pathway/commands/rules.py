@@ -7,11 +7,11 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import app, emit, global_options, table
-from pathway.commands.files import write_file
+from pathway.commands.common import ID, app, emit, global_options, table
 from pathway.domain.rule_checks import RuleEntry
 from pathway.domain.rule_diff import shown
 from pathway.errors import InvalidInput
+from pathway.files import AtomicFile
 from pathway.services import rule_migration
 from pathway.services import rule_sets as lifecycle
 from pathway.services import rules as service
@@ -35,11 +35,13 @@ def _value_text(rule: dict[str, Any]) -> str:
 
 
 @rules.command("show")
-@click.option("--version", "version", type=int, metavar="N", help="This version (default: the active one).")
+@click.option("--version", "version", type=ID, metavar="N", help="This version (default: the active one).")
 @global_options
 def show(version: int | None) -> None:
     """List the rules of a rule set with their basis."""
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "rules.show")
         data = service.show_rules(uow, version)
     emit(
         data,
@@ -72,7 +74,9 @@ def _print_diff(title: str, changes: list[dict[str, Any]]) -> None:
 @global_options
 def list_() -> None:
     """List every rule-set version with its status, author and activation."""
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "rules.list")
         data = lifecycle.list_rule_sets(uow)
     emit(
         data,
@@ -104,7 +108,8 @@ def new(path: Path, note: str | None) -> None:
         raise InvalidInput(f"Cannot read {path.name} as UTF-8 text ({exc}).") from None
     a = app()
     with a.uow(write=True) as uow:
-        data = lifecycle.create_rule_set(uow, text=text, source=path.name, note=note, actor=a.actor(), now=a.now())
+        actor = a.authorize(uow, "rules.new")
+        data = lifecycle.create_rule_set(uow, text=text, source=path.name, note=note, actor=actor, now=a.now())
 
     def human(d: dict[str, Any]) -> None:
         click.echo(f"Created draft rule set v{d['version']} from {path.name}.")
@@ -119,24 +124,27 @@ def new(path: Path, note: str | None) -> None:
 
 
 @rules.command("diff")
-@click.argument("old", type=int, metavar="A")
-@click.argument("new", type=int, metavar="B")
+@click.argument("old", type=ID, metavar="A")
+@click.argument("new", type=ID, metavar="B")
 @global_options
 def diff(old: int, new: int) -> None:
     """Show the rules added, removed or changed from version A to version B, with units."""
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "rules.diff")
         data = lifecycle.diff_rule_sets(uow, old, new)
     emit(data, lambda d: _print_diff(f"Rule set v{old} -> v{new}", d["changes"]))
 
 
 @rules.command("activate")
-@click.argument("version", type=int, metavar="N")
+@click.argument("version", type=ID, metavar="N")
 @global_options
 def activate(version: int) -> None:
     """Make draft N the active rule set (new episodes use it); the active one is retired."""
     a = app()
     with a.uow(write=True) as uow:
-        data = lifecycle.activate_rule_set(uow, version=version, actor=a.actor(), now=a.now())
+        actor = a.authorize(uow, "rules.activate")
+        data = lifecycle.activate_rule_set(uow, version=version, actor=actor, now=a.now())
     emit(
         data,
         lambda d: click.echo(
@@ -147,18 +155,21 @@ def activate(version: int) -> None:
 
 
 @rules.command("export")
-@click.argument("version", type=int, metavar="N")
+@click.argument("version", type=ID, metavar="N")
 @click.option("--out", type=click.Path(dir_okay=False, writable=True, path_type=Path), metavar="PATH",
               help="Write the file here (default: standard output).")  # fmt: skip
 @global_options
 def export(version: int, out: Path | None) -> None:
     """Write rule set N as a TOML rule file (what `rules new --from` reads)."""
-    with app().uow() as uow:
+    a = app()
+    with a.uow() as uow:
+        a.authorize(uow, "rules.export")
         text = lifecycle.export_rule_set(uow, version)
     if out is None:
         emit({"version": version, "toml": text}, lambda d: click.echo(d["toml"], nl=False))
         return
-    write_file(out, text.encode())
+    with AtomicFile(out) as file:
+        file.write(text.encode())
     emit({"version": version, "out": str(out)}, lambda d: click.echo(f"Wrote rule set v{version} to {out}."))
 
 
@@ -177,17 +188,18 @@ def _migration_human(data: dict[str, Any]) -> None:
 
 
 @rules.command("migrate")
-@click.option("--to", "to_version", required=True, type=int, metavar="N", help="The rule set to move episodes to.")
-@click.option("--episode", "episode_id", type=int, metavar="ID", help="Move this one episode.")
-@click.option("--all-on", "all_on", type=int, metavar="M", help="Move every running episode pinned to version M.")
+@click.option("--to", "to_version", required=True, type=ID, metavar="N", help="The rule set to move episodes to.")
+@click.option("--episode", "episode_id", type=ID, metavar="ID", help="Move this one episode.")
+@click.option("--all-on", "all_on", type=ID, metavar="M", help="Move every running episode pinned to version M.")
 @click.option("--dry-run", is_flag=True, help="Only show what would change for each episode (drafts allowed).")
 @global_options
 def migrate(to_version: int, episode_id: int | None, all_on: int | None, dry_run: bool) -> None:
     """Re-pin running episodes to rule set N, with an audit event on each episode."""
     a = app()
     with a.uow(write=not dry_run) as uow:
+        actor = a.authorize(uow, "rules.preview" if dry_run else "rules.migrate", episode_id=episode_id)
         data = rule_migration.migrate_rules(
             uow, to_version=to_version, episode_id=episode_id, all_on=all_on, dry_run=dry_run,
-            actor=a.actor(), now=a.now(),
+            actor=actor, now=a.now(),
         )  # fmt: skip
     emit(data, _migration_human)

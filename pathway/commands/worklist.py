@@ -73,6 +73,7 @@ def worklist(overdue_only: bool, due_within: int, kind: str | None, limit: int, 
         raise InvalidInput("Choose --csv or --json, not both.")
     today = a.now().astimezone(site_timezone()).date()
     with a.uow() as uow:
+        a.authorize(uow, "worklist")
         rows = list(service.worklist(uow, today=today, overdue_only=overdue_only, due_within=due_within,
                                      kind=kind, limit=limit or None))  # fmt: skip
     if as_csv:

@@ -14,6 +14,7 @@ import sqlalchemy as sa
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from pathway.db.types import JSONValue, UTCDateTime
+from pathway.domain.access import ROLES
 from pathway.domain.states import SIDES, STATES, TERMINAL
 from pathway.domain.timers import KINDS
 
@@ -219,3 +220,31 @@ class FlagRow(Base):
         sa.BigInteger().with_variant(sa.Integer, "sqlite"), sa.ForeignKey("events.id"), nullable=True
     )
     resolution: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+
+
+class UserRow(Base):
+    """A person or service account known to pathway. Never deleted: disabled instead.
+
+    While this table is empty the database runs in open single-user mode; the first
+    user ends that mode for good.
+    """
+
+    __tablename__ = "users"
+
+    name: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    disabled_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    disabled_by: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+
+    roles: Mapped[list[UserRoleRow]] = relationship(order_by="UserRoleRow.role", lazy="selectin")
+
+
+class UserRoleRow(Base):
+    __tablename__ = "user_roles"
+    __table_args__ = (sa.CheckConstraint(_in("role", ROLES), name="role"),)
+
+    user_name: Mapped[str] = mapped_column(sa.ForeignKey("users.name"), primary_key=True)
+    role: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
+    granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    granted_by: Mapped[str] = mapped_column(sa.String(128))

@@ -7,14 +7,15 @@ IMMEDIATE (see engine.py).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from types import TracebackType
 
 import sqlalchemy as sa
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
 from pathway.db.engine import WRITE, shown
-from pathway.errors import InvalidInput
+from pathway.errors import InvalidInput, PathwayError
 
 
 def connection_error(engine: sa.Engine, exc: OperationalError) -> InvalidInput:
@@ -30,6 +31,7 @@ class UnitOfWork:
         self.engine = engine
         self.write = write
         self._committed = False
+        self._after_rollback: list[Callable[[Session], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         try:
@@ -45,12 +47,33 @@ class UnitOfWork:
         self.session.commit()
         self._committed = True
 
+    def after_rollback(self, record: Callable[[Session], None]) -> None:
+        """Write something that must outlive this unit's rollback (a refusal for the access log).
+
+        It runs, and is committed on its own, after the unit's transaction has been rolled
+        back; on SQLite that is also when this connection may take the write lock.
+        """
+        self._after_rollback.append(record)
+
+    def _record_after_rollback(self, exc: BaseException | None) -> None:
+        try:
+            self.connection.execution_options(**{WRITE: True})
+            for record in self._after_rollback:
+                record(self.session)
+            self.session.commit()
+        except SQLAlchemyError:
+            self.session.rollback()
+            if isinstance(exc, PathwayError):
+                exc.details.append("This could not be written to the access log; tell the administrator.")
+
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
             if not self._committed:
                 self.session.rollback()
+                if self._after_rollback:
+                    self._record_after_rollback(exc)
         finally:
             self.session.close()
             self.connection.close()

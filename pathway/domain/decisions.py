@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pathway.domain.fields import FieldError, check_text, parse_date
+from pathway.domain.fields import FieldError, check_text, parse_date, quoted
 from pathway.domain.guards import GuardContext, Verdict
 from pathway.domain.history import Facts, RecordedEvent, facts_from
 from pathway.domain.machine import EpisodeModel, fire, pathway_machine
@@ -68,7 +68,7 @@ class Option:
 def spec_for(name: str) -> TriggerSpec:
     spec = TRIGGERS.get(name)
     if spec is None:
-        raise InvalidInput(f"There is no trigger {name!r}; the triggers are: {', '.join(TRIGGERS)}.")
+        raise InvalidInput(f"There is no trigger {quoted(name)}; the triggers are: {', '.join(TRIGGERS)}.")
     return spec
 
 
@@ -79,7 +79,7 @@ def parse_assignments(items: Sequence[str]) -> dict[str, str]:
         name, sep, value = item.partition("=")
         name = name.strip()
         if not sep or not name:
-            raise InvalidInput(f"--set takes FIELD=VALUE, e.g. --set pain=4; {item[:40]!r} has no field name or '='.")
+            raise InvalidInput(f"--set takes FIELD=VALUE, e.g. --set pain=4; {quoted(item)} has no field name or '='.")
         if name in values:
             raise InvalidInput(f"--set {name} is given twice; give each field once.")
         values[name] = value
@@ -92,7 +92,7 @@ def parse_fields(spec: TriggerSpec, raw: Mapping[str, str]) -> dict[str, Any]:
     unknown = [name for name in raw if spec.field(name) is None]
     if unknown:
         known = ", ".join(f.name for f in spec.fields) or "none"
-        problems.append(f"{spec.name} has no field {', '.join(map(repr, unknown))} (its fields: {known})")
+        problems.append(f"{spec.name} has no field {', '.join(map(quoted, unknown))} (its fields: {known})")
     values: dict[str, Any] = {}
     for f in spec.fields:
         if f.name in raw:

@@ -15,9 +15,12 @@ from datetime import date
 from decimal import Decimal
 from typing import Any
 
-_INT = re.compile(r"[+-]?\d{1,9}")
-_NUMBER = re.compile(r"[+-]?\d{1,9}(\.\d{1,9})?")
-_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+# ASCII digits only: other scripts' digits and look-alikes are refused, not converted.
+_INT = re.compile(r"[+-]?[0-9]{1,9}")
+_NUMBER = re.compile(r"[+-]?[0-9]{1,9}(\.[0-9]{1,9})?")
+_DATE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_SPACE = " \t\r\n"  # what is trimmed from structured values (never control characters)
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
 _TRUE = {"true", "yes", "y", "1"}
 _FALSE = {"false", "no", "n", "0"}
 
@@ -28,31 +31,32 @@ class FieldError(ValueError):
 
 def parse_date(text: str, what: str = "date") -> date:
     """Strict ISO calendar date (YYYY-MM-DD); anything else is refused, not guessed."""
-    text = text.strip()
+    text = text.strip(_SPACE)
     if not _DATE.fullmatch(text):
-        raise FieldError(f"{what} {_show(text)} is not a date; write it as YYYY-MM-DD.")
+        raise FieldError(f"{what} {quoted(text)} is not a date; write it as YYYY-MM-DD.")
     try:
-        return date.fromisoformat(text)
+        value = date.fromisoformat(text)
     except ValueError:
-        raise FieldError(f"{what} {_show(text)} is not a real calendar date.") from None
+        raise FieldError(f"{what} {quoted(text)} is not a real calendar date.") from None
+    if not EARLIEST <= value <= LATEST:
+        raise FieldError(f"{what} {text} is not plausible (years 1900-2199); check the year.")
+    return value
 
 
 def check_text(text: str, what: str, max_length: int) -> str:
-    """Trimmed, non-empty, bounded text without control characters."""
+    """Trimmed, non-empty, bounded text without control characters (tabs and line breaks aside)."""
+    for ch in text:
+        if ch not in "\n\t" and unicodedata.category(ch).startswith("C"):
+            raise FieldError(f"{what} contains a control or unprintable character (U+{ord(ch):04X}).")
     text = text.strip()
     if not text:
         raise FieldError(f"{what} must not be empty.")
     if len(text) > max_length:
         raise FieldError(f"{what} is {len(text)} characters long; the limit is {max_length}.")
-    for ch in text:
-        if ch in "\n\t":
-            continue
-        if unicodedata.category(ch).startswith("C"):
-            raise FieldError(f"{what} contains a control or unprintable character (U+{ord(ch):04X}).")
     return text
 
 
-def _show(text: str) -> str:
+def quoted(text: str) -> str:
     """Quote user text in a message without echoing huge or unprintable input."""
     shown = text if len(text) <= 40 else text[:37] + "..."
     return ascii(shown) if not shown.isprintable() else repr(shown)
@@ -80,9 +84,9 @@ class IntField(Field):
     hi: int = 10
 
     def parse(self, text: str) -> int:
-        text = text.strip()
+        text = text.strip(_SPACE)
         if not _INT.fullmatch(text):
-            raise FieldError(f"{self.name} must be a whole number from {self.lo} to {self.hi}, not {_show(text)}.")
+            raise FieldError(f"{self.name} must be a whole number from {self.lo} to {self.hi}, not {quoted(text)}.")
         value = int(text)
         if not self.lo <= value <= self.hi:
             raise FieldError(f"{self.name} must be from {self.lo} to {self.hi}; {value} is out of range.")
@@ -100,13 +104,13 @@ class NumberField(Field):
     max_decimals: int | None = None
 
     def parse(self, text: str) -> float | int:
-        text = text.strip()
+        text = text.strip(_SPACE)
         if self.lo_inclusive:
             bound = f"from {self.lo:g} to {self.hi:g}"
         else:
             bound = f"greater than {self.lo:g} and at most {self.hi:g}"
         if not _NUMBER.fullmatch(text):
-            raise FieldError(f"{self.name} must be a number {bound}, not {_show(text)}.")
+            raise FieldError(f"{self.name} must be a number {bound}, not {quoted(text)}.")
         exact = Decimal(text)
         decimals = -exact.as_tuple().exponent if exact.as_tuple().exponent < 0 else 0
         if self.max_decimals is not None and decimals > self.max_decimals:
@@ -125,12 +129,12 @@ class NumberField(Field):
 @dataclass(frozen=True)
 class BoolField(Field):
     def parse(self, text: str) -> bool:
-        lowered = text.strip().lower()
+        lowered = text.strip(_SPACE).lower() if text.isascii() else ""
         if lowered in _TRUE:
             return True
         if lowered in _FALSE:
             return False
-        raise FieldError(f"{self.name} must be true or false, not {_show(text)}.")
+        raise FieldError(f"{self.name} must be true or false, not {quoted(text)}.")
 
     def describe(self) -> str:
         return "true | false"
@@ -141,9 +145,9 @@ class EnumField(Field):
     choices: tuple[str, ...] = ()
 
     def parse(self, text: str) -> str:
-        lowered = text.strip().lower()
+        lowered = text.strip(_SPACE).lower() if text.isascii() else ""
         if lowered not in self.choices:
-            raise FieldError(f"{self.name} must be one of {', '.join(self.choices)}; {_show(text)} is not.")
+            raise FieldError(f"{self.name} must be one of {', '.join(self.choices)}; {quoted(text)} is not.")
         return lowered
 
     def describe(self) -> str:
@@ -157,13 +161,13 @@ class EnumListField(Field):
     choices: tuple[str, ...] = ()
 
     def parse(self, text: str) -> list[str]:
-        items = [part.strip().lower() for part in text.split(",")]
-        if not text.strip() or any(not item for item in items):
+        items = [part.strip(_SPACE).lower() for part in text.split(",")] if text.isascii() else [text]
+        if not text.strip(_SPACE) or any(not item for item in items):
             raise FieldError(f"{self.name} takes a comma-separated list of {', '.join(self.choices)}.")
         unknown = [item for item in items if item not in self.choices]
         if unknown:
             raise FieldError(
-                f"{self.name}: {', '.join(_show(u) for u in unknown)} not among {', '.join(self.choices)}."
+                f"{self.name}: {', '.join(quoted(u) for u in unknown)} not among {', '.join(self.choices)}."
             )
         if len(set(items)) != len(items):
             raise FieldError(f"{self.name} lists the same item twice.")

@@ -24,8 +24,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from pathway.domain import pseudonym as p
-from pathway.exports.atomic import AtomicDirectory
 from pathway.exports.records import Period, Progress, as_date, as_instant, json_value
+from pathway.files import AtomicDirectory
 
 TYPES = ("EpisodeOfCare", "Condition", "CarePlan", "Procedure", "Observation", "Provenance")
 DAY0 = date(1900, 1, 1)  # pseudonymised dates: DAY0 + days since referral; obviously not a real date

@@ -14,6 +14,7 @@ from pathway.db import repository as repo
 from pathway.db.uow import UnitOfWork
 from pathway.domain.decisions import decide, options, parse_assignments
 from pathway.errors import Conflict
+from pathway.faults import fault_point
 from pathway.services import Actor
 from pathway.services.views import event_view
 
@@ -69,6 +70,8 @@ def advance(
         overridden=decision.overridden,
     )
     try:
+        uow.session.flush()
+        fault_point("advance.before_commit")
         uow.commit()
     except (StaleDataError, IntegrityError):
         raise Conflict(CHANGED_MEANWHILE.format(id=episode_id)) from None

@@ -15,9 +15,9 @@ from pathway.db.uow import UnitOfWork
 from pathway.domain.verify import verify_episode
 from pathway.errors import InvalidInput, NotFound
 from pathway.exports import csvfile, fhir, jsonl, records
-from pathway.exports.atomic import AtomicDirectory, AtomicFile
 from pathway.exports.key import load_key
 from pathway.exports.records import Period
+from pathway.files import AtomicDirectory, AtomicFile
 from pathway.services import Actor
 
 
@@ -132,7 +132,7 @@ def _log_identified_export(engine: sa.Engine, actor: Actor, now: datetime, detai
                 at=now,
                 actor=actor.name,
                 role=actor.role,
-                action="export_identified",
+                action="audit.export.identified",
                 outcome="granted",
                 episode_id=None,
                 detail=detail,

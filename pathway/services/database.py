@@ -8,8 +8,9 @@ import sqlalchemy as sa
 
 from pathway.db import migrate
 from pathway.db.engine import shown
-from pathway.db.models import EpisodeRow, EventRow, RuleSetRow
+from pathway.db.models import EpisodeRow, EventRow, RuleSetRow, UserRow
 from pathway.db.uow import UnitOfWork
+from pathway.services.access import access_mode
 
 
 def info(uow: UnitOfWork) -> dict[str, Any]:
@@ -34,4 +35,11 @@ def info(uow: UnitOfWork) -> dict[str, Any]:
         result["active_rules_version"] = session.scalar(
             sa.select(RuleSetRow.version).where(RuleSetRow.status == "active")
         )
+        result["access"] = {
+            "mode": access_mode(session),
+            "users": session.scalar(sa.select(sa.func.count()).select_from(UserRow)),
+            "active_users": session.scalar(
+                sa.select(sa.func.count()).select_from(UserRow).where(UserRow.disabled_at.is_(None))
+            ),
+        }
     return result

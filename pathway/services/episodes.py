@@ -14,7 +14,7 @@ from pathway.db import repository as repo
 from pathway.db.models import EpisodeRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.audit import GENESIS
-from pathway.domain.fields import FieldError, check_text
+from pathway.domain.fields import FieldError, check_text, quoted
 from pathway.domain.states import INITIAL, SIDES, STATES, TERMINAL
 from pathway.errors import InvalidInput
 from pathway.services import Actor
@@ -43,7 +43,7 @@ def open_episode(
 ) -> int:
     ref = check_patient_ref(patient_ref)
     if side not in SIDES:
-        raise InvalidInput(f"The side must be left or right, not {side!r}; bilateral disease needs two episodes.")
+        raise InvalidInput(f"The side must be left or right, not {quoted(side)}; bilateral disease needs two episodes.")
     today = now.astimezone(site_timezone()).date()
     referred_on = referred_on or today
     if referred_on > today:
@@ -108,7 +108,7 @@ def list_episodes(
     query = sa.select(EpisodeRow).order_by(EpisodeRow.id)
     if state is not None:
         if state not in STATES:
-            raise InvalidInput(f"There is no state {state!r}; the states are: {', '.join(STATES)}.")
+            raise InvalidInput(f"There is no state {quoted(state)}; the states are: {', '.join(STATES)}.")
         query = query.where(EpisodeRow.state == state)
     if patient_ref is not None:
         query = query.where(EpisodeRow.patient_ref == check_patient_ref(patient_ref))

@@ -143,7 +143,12 @@ def test_identified_jsonl_can_be_rehashed_and_is_logged(pathway: Pathway, engine
         assert chain_hash(r["prev_hash"], payload) == r["hash"]
     with engine.connect() as conn:
         log = conn.execute(sa.select(AccessLogRow)).one()
-    assert (log.actor, log.action, log.outcome, log.episode_id) == ("tester", "export_identified", "granted", None)
+    assert (log.actor, log.action, log.outcome, log.episode_id) == (
+        "tester",
+        "audit.export.identified",
+        "granted",
+        None,
+    )
     assert log.detail["format"] == "jsonl" and log.detail["identified"] is True and log.detail["out"] == "-"
 
 

@@ -13,11 +13,11 @@ from sqlalchemy.orm.exc import StaleDataError
 from pathway.db import repository as repo
 from pathway.db.models import EpisodeRow, EventRow
 from pathway.db.uow import UnitOfWork
-from pathway.domain.audit import GENESIS, chain_hash, event_payload
 from pathway.errors import Conflict, InvalidInput, Refused
 from pathway.services import Actor
 from pathway.services.advance import advance
 from pathway.services.episodes import open_episode
+from tests.chains import chain_ok
 
 NOW = datetime(2026, 6, 1, 9, 30, 15, 123456, tzinfo=UTC)
 ACTOR = Actor("coordinator-a")
@@ -37,29 +37,12 @@ def _advance(engine: sa.Engine, eid: int, trigger: str, **kw) -> dict:  # type: 
                        actor=ACTOR, now=NOW, **kw)  # fmt: skip
 
 
-def _chain_ok(engine: sa.Engine, eid: int) -> bool:
-    with UnitOfWork(engine) as uow:
-        episode = repo.get_episode(uow.session, eid)
-        prev = GENESIS
-        for e in repo.events_of(uow.session, eid):
-            payload = event_payload(
-                episode_id=e.episode_id, seq=e.seq, trigger=e.trigger, from_state=e.from_state, to_state=e.to_state,
-                fields=e.fields, occurred_on=e.occurred_on, recorded_at=e.recorded_at, actor=e.actor, role=e.role,
-                rules_version=e.rules_version, guards=e.guards, override_reason=e.override_reason,
-                overridden_guards=e.overridden_guards,
-            )  # fmt: skip
-            if e.prev_hash != prev or chain_hash(prev, payload) != e.hash:
-                return False
-            prev = e.hash
-        return episode.head_hash == prev and episode.event_count == episode.version
-
-
 def test_events_are_chained_and_round_trip_exactly(engine: sa.Engine) -> None:
     eid = _open(engine)
     _advance(engine, eid, "order_mri", override_reason="radiographs done at another hospital")
     mri = ["ifs_mm=12.5", "qfs_mm=7.25", "qf_edema=true", "qf_fatty_replacement=false", "positioning=neutral ünïcode"]
     _advance(engine, eid, "record_mri", assignments=mri)
-    assert _chain_ok(engine, eid)
+    assert chain_ok(engine, eid)
     with UnitOfWork(engine) as uow:
         events = repo.events_of(uow.session, eid)
         assert events[-1].recorded_at == NOW
@@ -96,7 +79,7 @@ def test_a_stale_write_is_refused_and_loses_nothing(engine: sa.Engine) -> None:
     with UnitOfWork(engine) as uow:
         episode = repo.get_episode(uow.session, eid)
         assert (episode.state, episode.version) == ("radiographs_ordered", 2)
-    assert _chain_ok(engine, eid)
+    assert chain_ok(engine, eid)
 
 
 @pytest.mark.postgres_only  # SQLite's BEGIN IMMEDIATE makes this interleaving impossible
@@ -119,7 +102,7 @@ def test_concurrent_advance_is_refused_with_conflict(engine: sa.Engine) -> None:
     with UnitOfWork(engine) as uow:
         episode = repo.get_episode(uow.session, eid)
         assert (episode.state, episode.version) == ("radiographs_ordered", 2)
-    assert _chain_ok(engine, eid)
+    assert chain_ok(engine, eid)
 
 
 def test_expect_version_refuses_with_conflict(engine: sa.Engine) -> None:

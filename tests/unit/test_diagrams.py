@@ -148,5 +148,5 @@ def test_diagram_command_writes_files_and_refuses_png_to_a_terminal(tmp_path: Pa
     refused = runner.invoke(cli, ["diagram", "--format", "png"])
     assert refused.exit_code == 2 and "--out" in refused.stderr
     nowhere = runner.invoke(cli, ["diagram", "--out", str(tmp_path / "missing" / "p.png")])
-    assert nowhere.exit_code == 2 and "Cannot write" in nowhere.stderr and "Traceback" not in nowhere.output
+    assert nowhere.exit_code == 2 and "does not exist" in nowhere.stderr and "Traceback" not in nowhere.output
     assert runner.invoke(cli, ["diagram", "--format", "dot"]).stdout.startswith("digraph")

@@ -1,13 +1,14 @@
-"""Output that appears complete or not at all, even if the process is killed.
+"""Output files (exports, reports, backups, diagrams) that appear whole or not at all.
 
-Data is written to an anonymous file (Linux ``O_TMPFILE``): it has no name until it is
-complete, so a crash or SIGKILL mid-export leaves nothing behind. Only then is it
-linked into place (replacing an earlier file by rename). Where anonymous files are not
-available, a hidden ``.NAME.*.partial`` file next to the target takes its place and is
+Data is written to an anonymous file in the target's folder (Linux ``O_TMPFILE``),
+readable by its owner only: it has no name until it is complete and on disk, so a crash
+or even SIGKILL mid-write leaves nothing behind. Only then is it linked into place
+(replacing an earlier file by rename, when allowed). Where anonymous files are not
+available, a hidden ``.NAME.partial-*`` file beside the target takes its place and is
 removed on any error; only SIGKILL can leave that one behind.
 
 A FHIR export is several files: each is written anonymously, and at the end they are
-linked into a hidden directory that is renamed into place.
+linked into a hidden folder that is renamed into place.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
 
+from pathway.domain.fields import quoted
 from pathway.errors import InvalidInput
+from pathway.faults import fault_point
 
 _AT_FDCWD = -100
 _AT_EMPTY_PATH = 0x1000
@@ -124,14 +127,41 @@ def _parent(target: Path) -> Path:
     return parent
 
 
-class AtomicFile:
-    """``with AtomicFile(path) as out:`` writes ``path`` whole on success, nothing on failure."""
+def check_target(path: Path, *, overwrite: bool) -> Path:
+    """The absolute output path, or InvalidInput when it cannot or may not be written."""
+    try:
+        path = Path(path).expanduser().absolute()
+        if "\x00" in str(path):
+            raise ValueError("it contains a NUL character")
+        os.stat(path.parent)
+        if len(os.fsencode(path.name)) > 255:
+            raise OSError(errno.ENAMETOOLONG, "File name too long")
+    except FileNotFoundError:
+        pass
+    except (OSError, ValueError) as exc:
+        raise InvalidInput(f"{quoted(str(path))} cannot be used as an output file: {exc}.") from None
+    if not path.parent.is_dir():
+        raise InvalidInput(f"The folder {path.parent} does not exist; create it or choose another path.")
+    if path.is_dir():
+        raise InvalidInput(f"{path} is a folder; give a file name.")
+    if path.exists() and not overwrite:
+        raise InvalidInput(f"{path} already exists; choose another name, or add --force to replace it.")
+    return path
 
-    def __init__(self, target: Path) -> None:
-        self.target = target.expanduser().absolute()
-        if self.target.is_dir():
-            raise InvalidInput(f"{self.target} is a folder; --out needs a file name for this format.")
+
+class AtomicFile:
+    """``with AtomicFile(path) as out:`` writes ``path`` whole on success, nothing on failure.
+
+    ``overwrite=False`` refuses an existing file (up front, and if one appears meanwhile).
+    ``fault`` names a `pathway.faults` point reached when the content is complete but not
+    yet published, for crash tests.
+    """
+
+    def __init__(self, target: Path, *, overwrite: bool = True, fault: str | None = None) -> None:
+        self.target = check_target(target, overwrite=overwrite)
         self.parent = _parent(self.target)
+        self.overwrite = overwrite
+        self.fault = fault
 
     def __enter__(self) -> BinaryIO:
         self.staged = Staged(self.parent, self.target.name)
@@ -143,9 +173,15 @@ class AtomicFile:
         try:
             if exc_type is None:
                 self.staged.finish()
+                if self.fault:
+                    fault_point(self.fault)
                 try:
                     self.staged.place(self.target)
                 except FileExistsError:
+                    if not self.overwrite:
+                        raise InvalidInput(
+                            f"{self.target} appeared while this command ran; nothing was written. Choose another name."
+                        ) from None
                     hidden = _hidden(self.target, "new")
                     self.staged.place(hidden)
                     os.replace(hidden, self.target)
@@ -161,9 +197,10 @@ class AtomicDirectory:
     earlier export): a mistyped --out never deletes anything else.
     """
 
-    def __init__(self, target: Path, suffix: str = ".ndjson") -> None:
+    def __init__(self, target: Path, suffix: str = ".ndjson", *, fault: str | None = None) -> None:
         self.target = target.expanduser().absolute()
         self.suffix = suffix
+        self.fault = fault
         if self.target.exists():
             if not self.target.is_dir():
                 raise InvalidInput(f"{self.target} is a file; a FHIR export needs a folder for --out.")
@@ -201,6 +238,8 @@ class AtomicDirectory:
                 staged.finish()
                 staged.place(building / name)
             _fsync_dir(building)
+            if self.fault:
+                fault_point(self.fault)
             old = None
             if self.target.exists():
                 old = _hidden(self.target, "old")

@@ -1,0 +1,124 @@
+"""Who may do what: the permission matrix, as data.
+
+Every command names one *action* (``episode.show``, ``advance.inject``, ``override``…);
+a user may take it when one of their roles grants it. The matrix is pure data so that it
+can be read, documented and tested without a database; `pathway.services.access`
+applies it. Reading is open to every known user; each clinical trigger is an action of
+its own, so a refusal can say exactly which right was missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+ROLES: tuple[str, ...] = ("coordinator", "clinician", "reviewer", "service", "admin")
+
+# When a user holds several roles that grant an action, the event records the first of
+# these that grants everything the command needs: the least privileged role that suffices.
+ROLE_ORDER: tuple[str, ...] = ("reviewer", "service", "coordinator", "clinician", "admin")
+
+# Open to every known user, whatever their role.
+READ_ACTIONS: frozenset[str] = frozenset(
+    {
+        "episode.show",
+        "episode.list",
+        "episode.history",
+        "next",
+        "worklist",
+        "diagram",
+        "rules.show",
+        "rules.list",
+        "rules.diff",
+        "rules.preview",
+        "rules.export",
+        "audit.verify",
+        "db.info",
+    }
+)
+
+# The clinical triggers of PATHWAY.md, as `advance.<trigger>` actions.
+COORDINATOR_TRIGGERS: frozenset[str] = frozenset(
+    {
+        "order_radiographs",
+        "record_radiographs",
+        "order_mri",
+        "record_mri",
+        "start_conservative",
+        "inject",
+        "record_injection_response",
+        "record_followup",
+        "reassess",
+        "return_to_conservative",
+        "schedule_surgery",
+        "discharge",
+        "close",
+        "amend",
+    }
+)
+CLINICIAN_ONLY_TRIGGERS: frozenset[str] = frozenset({"confirm_diagnosis", "refer_to_surgery", "record_surgery"})
+
+ADVANCE_ANY = "advance"  # some clinical step (used when the trigger name itself is unknown)
+OVERRIDE = "override"
+
+
+def advance_action(trigger: str) -> str:
+    return f"advance.{trigger}"
+
+
+_COORDINATOR = frozenset(
+    {"episode.open", ADVANCE_ANY, "audit.export", "report.quality", *map(advance_action, COORDINATOR_TRIGGERS)}
+)
+_CLINICIAN = _COORDINATOR | {OVERRIDE, "audit.export.identified", *map(advance_action, CLINICIAN_ONLY_TRIGGERS)}
+
+MATRIX: dict[str, frozenset[str]] = {
+    "coordinator": READ_ACTIONS | _COORDINATOR,
+    "clinician": READ_ACTIONS | _CLINICIAN,
+    "reviewer": READ_ACTIONS | {"audit.export", "report.quality"},
+    "service": READ_ACTIONS | {"jobs.flag-overdue", "db.backup"},
+    "admin": READ_ACTIONS
+    | {
+        "user.add",
+        "user.list",
+        "user.disable",
+        "user.enable",
+        "rules.new",
+        "rules.activate",
+        "rules.migrate",
+        "db.backup",
+    },
+}
+
+ACTIONS: frozenset[str] = frozenset().union(*MATRIX.values())
+
+
+def granting_roles(action: str) -> tuple[str, ...]:
+    """The roles that grant ``action``, least privileged first."""
+    return tuple(role for role in ROLE_ORDER if action in MATRIX[role])
+
+
+def acting_role(held: Iterable[str], needed: Iterable[str]) -> str | None:
+    """The role a user acts in for ``needed`` actions, or None when they may not.
+
+    The user may act when every needed action is granted by one of their roles; the
+    role recorded is the least privileged held role that grants them all (or, failing
+    a single such role, the one granting the first needed action).
+    """
+    held = [role for role in ROLE_ORDER if role in set(held)]
+    needed = list(needed)
+    if not all(any(action in MATRIX[role] for role in held) for action in needed):
+        return None
+    for role in held:
+        if all(action in MATRIX[role] for action in needed):
+            return role
+    return next(role for role in held if needed[0] in MATRIX[role])
+
+
+def describe(action: str) -> str:
+    """How a refusal names an action for the user."""
+    if action == OVERRIDE:
+        return "override a pathway rule"
+    if action == ADVANCE_ANY:
+        return "take clinical steps"
+    if action.startswith("advance."):
+        return f"fire {action.removeprefix('advance.')}"
+    return f"run `pathway {action.replace('.', ' ')}`"

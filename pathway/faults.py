@@ -1,0 +1,23 @@
+"""A testing hook for crash tests: die abruptly at a named point.
+
+``PATHWAY_FAULT=advance.before_commit pathway advance …`` makes the process kill itself
+with SIGKILL when it reaches that point, so tests can prove that a crash at the worst
+moment leaves the database and the output files as if the command had never started.
+Unless the variable is set to the point's name this does nothing.
+
+Points: ``advance.before_commit`` (the event is flushed, not committed),
+``backup.before_publish`` (the copy is written, not yet given its name); see
+``fault_point`` calls for the full list.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+ENV = "PATHWAY_FAULT"
+
+
+def fault_point(name: str) -> None:
+    if os.environ.get(ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

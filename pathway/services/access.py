@@ -1,0 +1,102 @@
+"""Applying the permission matrix: who is acting, in which role, and the access log.
+
+Every command calls `authorize` once, inside its unit of work, before it validates any
+input (so "no such episode" wins over "not allowed", which wins over "bad input"). A
+database without users runs in open single-user mode: everyone may do everything and
+events carry no role. Once a user exists the mode is closed for good (users are
+disabled, never deleted).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from pathway.db import repository as repo
+from pathway.db.models import AccessLogRow, UserRow
+from pathway.db.uow import UnitOfWork
+from pathway.domain.access import (
+    ADVANCE_ANY,
+    MATRIX,
+    OVERRIDE,
+    acting_role,
+    advance_action,
+    describe,
+    granting_roles,
+)
+from pathway.domain.triggers import TRIGGERS
+from pathway.errors import AccessDenied
+from pathway.services import Actor
+
+OPEN = "open"
+CLOSED = "closed"
+
+
+def access_mode(session: Session) -> str:
+    """``open`` while no user exists, ``closed`` from the first user on."""
+    return OPEN if session.scalar(sa.select(UserRow.name).limit(1)) is None else CLOSED
+
+
+def advance_actions(trigger: str, override: bool) -> tuple[str, ...]:
+    """What firing ``trigger`` needs; an unknown trigger needs some clinical right."""
+    action = advance_action(trigger) if trigger in TRIGGERS else ADVANCE_ANY
+    return (action, OVERRIDE) if override else (action,)
+
+
+def authorize(
+    uow: UnitOfWork,
+    actor: Actor,
+    action: str,
+    *,
+    now: datetime,
+    episode_id: int | None = None,
+    also: Sequence[str] = (),
+    log_grant: bool = False,
+) -> Actor:
+    """The actor with the role they act in, or AccessDenied (exit 5).
+
+    ``also`` lists further rights the command needs (``override``). A refusal is written
+    to the access log in its own transaction after the command's has been rolled back;
+    ``log_grant`` records a granted action in the command's own transaction (for
+    exports of identified data).
+    """
+    session = uow.session
+    if episode_id is not None:
+        repo.get_episode(session, episode_id)
+    if access_mode(session) == OPEN:
+        return Actor(actor.name, None)
+    needed = (action, *also)
+    user = session.get(UserRow, actor.name)
+    held = [r.role for r in user.roles] if user is not None else []
+    if user is None:
+        reason, message = "unknown user", f"{actor.name} is not a pathway user; ask an administrator to add you."
+    elif user.disabled_at is not None:
+        reason, message = "disabled", f"User {actor.name} is disabled; ask an administrator if this is a mistake."
+    else:
+        role = acting_role(held, needed)
+        if role is not None:
+            if log_grant:
+                session.add(_log_row(now, actor.name, role, action, "granted", episode_id, {"roles": held}))
+            return Actor(actor.name, role)
+        missing = next(a for a in needed if not any(a in MATRIX[r] for r in held))
+        reason = "role"
+        message = (
+            f"{actor.name} ({', '.join(held)}) may not {describe(missing)}; "
+            f"that needs the {' or '.join(granting_roles(missing))} role."
+        )
+    detail = {"reason": reason, "roles": held, "needs": list(needed)}
+    uow.after_rollback(lambda s: s.add(_log_row(now, actor.name, None, action, "refused", episode_id, detail)))
+    raise AccessDenied(message + " Nothing was changed.")
+
+
+def _log_row(
+    now: datetime, actor: str, role: str | None, action: str, outcome: str, episode_id: int | None, detail: Any
+) -> AccessLogRow:
+    # Never a patient reference here: actions, roles and episode ids only.
+    return AccessLogRow(
+        at=now, actor=actor, role=role, action=action, outcome=outcome, episode_id=episode_id, detail=detail
+    )

@@ -1,0 +1,109 @@
+"""Managing users and their roles (administrators only, once the first admin exists)."""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.exc import IntegrityError
+
+from pathway.db.models import UserRoleRow, UserRow
+from pathway.db.uow import UnitOfWork
+from pathway.domain.access import ROLES
+from pathway.domain.fields import quoted
+from pathway.errors import Conflict, InvalidInput, NotFound
+from pathway.services import Actor
+from pathway.services.access import OPEN, access_mode, authorize
+
+_NAME = re.compile(r"[\w.@+-]{1,128}")
+
+
+def check_user_name(name: str) -> str:
+    if not _NAME.fullmatch(name):
+        raise InvalidInput(
+            "A user name is 1-128 letters, digits or . _ @ + - (no spaces or other characters), e.g. a.smith."
+        )
+    return name
+
+
+def check_role(role: str) -> str:
+    if role not in ROLES:
+        raise InvalidInput(f"There is no role {quoted(role)}; the roles are: {', '.join(ROLES)}.")
+    return role
+
+
+def user_view(user: UserRow) -> dict[str, Any]:
+    return {
+        "name": user.name,
+        "roles": [r.role for r in user.roles],
+        "active": user.disabled_at is None,
+        "created_at": user.created_at.isoformat(),
+        "created_by": user.created_by,
+        "disabled_at": user.disabled_at.isoformat() if user.disabled_at else None,
+    }
+
+
+def _grant(uow: UnitOfWork, name: str, role: str, actor: Actor, now: datetime) -> dict[str, Any]:
+    session = uow.session
+    user = session.get(UserRow, name)
+    if user is not None and user.disabled_at is not None:
+        raise InvalidInput(f"User {name} is disabled; enable them first with `pathway user enable {name}`.")
+    changed = user is None or role not in [r.role for r in user.roles]
+    if user is None:
+        user = UserRow(name=name, created_at=now, created_by=actor.name)
+        session.add(user)
+    if changed:
+        user.roles.append(UserRoleRow(user_name=name, role=role, granted_at=now, granted_by=actor.name))
+        try:
+            uow.commit()
+        except IntegrityError:
+            raise Conflict(
+                f"User {name} was changed by someone else meanwhile; nothing was saved. Try again."
+            ) from None
+    return {**user_view(user), "changed": changed}
+
+
+def add_user(uow: UnitOfWork, *, name: str, role: str, actor: Actor, now: datetime) -> dict[str, Any]:
+    """Create ``name`` with ``role``, or give an existing user one more role."""
+    authorize(uow, actor, "user.add", now=now)
+    if access_mode(uow.session) == OPEN:
+        raise InvalidInput(
+            "No users exist yet, so pathway runs in open single-user mode. "
+            "Create the first administrator with `pathway db upgrade --admin NAME`, then add users as that admin."
+        )
+    return _grant(uow, check_user_name(name), check_role(role), actor, now)
+
+
+def ensure_admin(uow: UnitOfWork, *, name: str, actor: Actor, now: datetime) -> dict[str, Any]:
+    """The first administrator (ending open mode), or, by an admin, one more."""
+    name = check_user_name(name)
+    if access_mode(uow.session) != OPEN:
+        authorize(uow, actor, "user.add", now=now)
+    return _grant(uow, name, "admin", actor, now)
+
+
+def list_users(uow: UnitOfWork, *, actor: Actor, now: datetime) -> list[dict[str, Any]]:
+    authorize(uow, actor, "user.list", now=now)
+    return [user_view(u) for u in uow.session.scalars(sa.select(UserRow).order_by(UserRow.name))]
+
+
+def _active_admins(uow: UnitOfWork) -> set[str]:
+    query = sa.select(UserRow.name).join(UserRoleRow).where(UserRoleRow.role == "admin", UserRow.disabled_at.is_(None))
+    return set(uow.session.scalars(query))
+
+
+def set_enabled(uow: UnitOfWork, *, name: str, enabled: bool, actor: Actor, now: datetime) -> dict[str, Any]:
+    """Disable (or re-enable) a user; the last active administrator cannot be disabled."""
+    authorize(uow, actor, "user.enable" if enabled else "user.disable", now=now)
+    user = uow.session.get(UserRow, check_user_name(name))
+    if user is None:
+        raise NotFound(f"There is no user {name}; `pathway user list` shows the users.")
+    if enabled == (user.disabled_at is None):
+        return {**user_view(user), "changed": False}
+    if not enabled and _active_admins(uow) == {name}:
+        raise InvalidInput(f"{name} is the last active administrator; make someone else an admin first.")
+    user.disabled_at, user.disabled_by = (None, None) if enabled else (now, actor.name)
+    uow.commit()
+    return {**user_view(user), "changed": True}
