@@ -1,7 +1,7 @@
 """Flags (the timers of the pathway) and each episode's scheduling mark.
 
-Revision ID: 0002
-Revises: 0005
+Revision ID: 0003
+Revises: 0002
 Create Date: 2026-11-25
 
 Episodes that exist before this revision have no flags yet (``scheduled_seq`` is
@@ -13,8 +13,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0002"
-down_revision = "0005"
+revision = "0003"
+down_revision = "0002"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """Append-only audit tables (UPDATE, DELETE, TRUNCATE refused) and an index for reports.
 
-Revision ID: 0003
-Revises: 0002
+Revision ID: 0004
+Revises: 0003
 Create Date: 2026-11-25
 
 The triggers stop accidents and casual edits through the application's own database
@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from alembic import op
 
-revision = "0003"
-down_revision = "0002"
+revision = "0004"
+down_revision = "0003"
 branch_labels = None
 depends_on = None
 
