@@ -8,14 +8,10 @@ upgrade``), since production schema changes should be deliberate.
 
 from __future__ import annotations
 
-from functools import lru_cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 
 import migrations
 from pathway.db.engine import WRITE
@@ -24,23 +20,31 @@ from pathway.errors import InvalidInput
 MIGRATIONS_DIR = Path(migrations.__file__).resolve().parent
 LOCK_KEY = 0x70617468  # "path": serialises concurrent upgrades on PostgreSQL
 
+if TYPE_CHECKING:
+    from alembic.config import Config
+
+# Alembic is imported only when a schema must change or be inspected: a command on an
+# up-to-date database needs one query, not the import of alembic and every migration.
+
 
 def alembic_config(connection: sa.Connection | None = None) -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS_DIR))
     config.attributes["connection"] = connection
     return config
 
 
-@lru_cache(maxsize=1)
 def head_revision() -> str:
-    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
-    assert head is not None
-    return head
+    return migrations.HEAD
 
 
 def current_revision(connection: sa.Connection) -> str | None:
-    return MigrationContext.configure(connection).get_current_revision()
+    """The revision recorded in the database (None for a database never migrated)."""
+    if not sa.inspect(connection).has_table("alembic_version"):
+        return None
+    return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
 def _run(engine: sa.Engine, action, revision: str) -> None:  # type: ignore[no-untyped-def]
@@ -66,11 +70,22 @@ def _run(engine: sa.Engine, action, revision: str) -> None:  # type: ignore[no-u
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:
+    from alembic import command
+
     _run(engine, command.upgrade, revision)
 
 
 def downgrade(engine: sa.Engine, revision: str) -> None:
+    from alembic import command
+
     _run(engine, command.downgrade, revision)
+
+
+def known_revisions() -> set[str]:
+    """Every revision of the migration scripts (loads them all: only when needed)."""
+    from alembic.script import ScriptDirectory
+
+    return {rev.revision for rev in ScriptDirectory.from_config(alembic_config()).walk_revisions()}
 
 
 def ensure_current(engine: sa.Engine, *, strict: bool = True) -> None:
@@ -85,8 +100,7 @@ def ensure_current(engine: sa.Engine, *, strict: bool = True) -> None:
         sqlite = connection.dialect.name == "sqlite"
     if current == head_revision():
         return
-    script = ScriptDirectory.from_config(alembic_config())
-    if current is not None and current not in {rev.revision for rev in script.walk_revisions()}:
+    if current is not None and current not in known_revisions():
         raise InvalidInput(
             f"The database schema is at revision {current}, which this version of pathway does not know; "
             "it was upgraded by a newer pathway. Use that version."

@@ -19,6 +19,12 @@ def _drift(engine: sa.Engine) -> list:
         return compare_metadata(context, Base.metadata)
 
 
+def test_the_head_constant_is_the_newest_migration() -> None:
+    from alembic.script import ScriptDirectory
+
+    assert ScriptDirectory.from_config(migrate.alembic_config()).get_current_head() == migrate.head_revision()
+
+
 def test_models_and_migrations_do_not_drift(engine: sa.Engine) -> None:
     assert _drift(engine) == []
 
