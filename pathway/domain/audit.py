@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Mapping
 from datetime import UTC, date, datetime
+from functools import partial
 from typing import Any
 
 GENESIS = "0" * 64
@@ -58,6 +60,18 @@ def event_payload(
         "override_reason": override_reason,
         "overridden_guards": overridden_guards,
     }
+
+
+HASHED_FIELDS: tuple[str, ...] = (
+    "episode_id", "seq", "trigger", "from_state", "to_state", "fields", "occurred_on", "recorded_at",
+    "actor", "role", "rules_version", "guards", "override_reason", "overridden_guards",
+)  # fmt: skip
+
+
+def payload_of(event: Any) -> dict[str, Any]:
+    """The hashed content of a stored event: a row, a record or a mapping of its columns."""
+    get = event.__getitem__ if isinstance(event, Mapping) else partial(getattr, event)
+    return event_payload(**{name: get(name) for name in HASHED_FIELDS})
 
 
 def chain_hash(prev_hash: str, payload: dict[str, Any]) -> str:

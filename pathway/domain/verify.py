@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pathway.domain.audit import GENESIS, chain_hash, event_payload
+from pathway.domain.audit import GENESIS, chain_hash, payload_of
 
 
 @dataclass(frozen=True)
@@ -45,13 +45,7 @@ class StoredEvent:
 
     def rehash(self, prev_hash: str) -> str:
         """The hash this event's content would have after ``prev_hash``."""
-        payload = event_payload(
-            episode_id=self.episode_id, seq=self.seq, trigger=self.trigger, from_state=self.from_state,
-            to_state=self.to_state, fields=self.fields, occurred_on=self.occurred_on, recorded_at=self.recorded_at,
-            actor=self.actor, role=self.role, rules_version=self.rules_version, guards=self.guards,
-            override_reason=self.override_reason, overridden_guards=self.overridden_guards,
-        )  # fmt: skip
-        return chain_hash(prev_hash, payload)
+        return chain_hash(prev_hash, payload_of(self))
 
 
 @dataclass(frozen=True)

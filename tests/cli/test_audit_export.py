@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 
 from pathway.db.models import AccessLogRow
-from pathway.domain.audit import chain_hash, event_payload
+from pathway.domain.audit import chain_hash, payload_of
 from tests.conftest import Pathway
 
 NOW = "2027-01-10 12:00:00"
@@ -134,12 +134,11 @@ def test_identified_jsonl_can_be_rehashed_and_is_logged(pathway: Pathway, engine
     records = [json.loads(line) for line in lines]
     assert records[0]["patient_ref"] == "MRN-A" and records[0]["occurred_on"] == "2026-01-05"
     for r in records:  # everything needed to recompute each hash offline
-        payload = event_payload(**{
-            **{k: r[k] for k in ("episode_id", "seq", "trigger", "from_state", "to_state", "fields", "actor", "role",
-                                 "rules_version", "guards", "override_reason", "overridden_guards")},
+        dates = {
             "occurred_on": date.fromisoformat(r["occurred_on"]),
             "recorded_at": datetime.fromisoformat(r["recorded_at"]),
-        })  # fmt: skip
+        }
+        payload = payload_of({**r, **dates})
         assert chain_hash(r["prev_hash"], payload) == r["hash"]
     with engine.connect() as conn:
         log = conn.execute(sa.select(AccessLogRow)).one()

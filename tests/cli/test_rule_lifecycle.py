@@ -10,8 +10,9 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from pathway.db.models import EpisodeRow, EventRow
-from pathway.domain.audit import GENESIS, chain_hash, event_payload
+from pathway.db import repository as repo
+from pathway.db.uow import UnitOfWork
+from tests.chains import episode_problems
 from tests.conftest import Pathway, dump
 
 EXAMPLE = Path(__file__).parents[2] / "examples" / "rules-v2.toml"
@@ -146,21 +147,8 @@ def _walk_to_conservative(pathway: Pathway, patient: str, started: str) -> int:
 
 
 def _chain_is_intact(engine: sa.Engine, episode_id: int) -> bool:
-    with engine.connect() as conn:
-        episode = conn.execute(sa.select(EpisodeRow).where(EpisodeRow.id == episode_id)).one()
-        events = conn.execute(sa.select(EventRow).where(EventRow.episode_id == episode_id).order_by(EventRow.seq)).all()
-    previous = GENESIS
-    for e in events:
-        payload = event_payload(
-            episode_id=e.episode_id, seq=e.seq, trigger=e.trigger, from_state=e.from_state, to_state=e.to_state,
-            fields=e.fields, occurred_on=e.occurred_on, recorded_at=e.recorded_at, actor=e.actor, role=e.role,
-            rules_version=e.rules_version, guards=e.guards, override_reason=e.override_reason,
-            overridden_guards=e.overridden_guards,
-        )  # fmt: skip
-        if e.prev_hash != previous or e.hash != chain_hash(previous, payload):
-            return False
-        previous = e.hash
-    return episode.head_hash == previous and episode.event_count == episode.version == len(events)
+    with UnitOfWork(engine) as uow:
+        return episode_problems(uow, repo.get_episode(uow.session, episode_id)) == []
 
 
 @freeze_time("2026-04-15 12:00:00")

@@ -15,11 +15,9 @@ import pytest
 import sqlalchemy as sa
 
 from pathway.db.models import EpisodeRow, EventRow
-from pathway.domain.audit import chain_hash, event_payload
+from pathway.domain.audit import chain_hash, payload_of
 from tests.conftest import Pathway
 
-HASHED = ("episode_id", "seq", "trigger", "from_state", "to_state", "fields", "occurred_on", "recorded_at", "actor",
-          "role", "rules_version", "guards", "override_reason", "overridden_guards")  # fmt: skip
 E = EventRow.__table__
 EP = EpisodeRow.__table__
 
@@ -67,7 +65,7 @@ def forged(row: dict[str, Any], prev_hash: str, **changes: Any) -> dict[str, Any
     """A row re-hashed correctly by someone who knows the (public) hashing scheme."""
     row = {**row, **changes, "prev_hash": prev_hash}
     row.pop("id", None)
-    payload = event_payload(**{k: row[k] for k in HASHED})
+    payload = payload_of(row)
     row["hash"] = chain_hash(prev_hash, payload)
     return row
 
