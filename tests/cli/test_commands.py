@@ -122,6 +122,8 @@ def test_demo_walks_the_pathway_and_shows_a_refusal() -> None:
     assert "refer_to_surgery is refused" in result.output
     assert "(exit code 1)" in result.output
     assert "post_operative -> discharged" in result.output
+    assert "Opened 1 flag(s)" in result.output and "radiograph_report" in result.output
+    assert "Intact: 2 episodes" in result.output
     assert "Traceback" not in result.output
 
 
