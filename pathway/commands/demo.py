@@ -179,11 +179,15 @@ STEPS: list[tuple[str, list[str]]] = [
         ],
     ),
     ("The whole audited history:", ["episode", "history", "{id}"]),
-    ("A second synthetic patient: radiographs ordered 40 days ago, report never received.",
-     ["episode", "open", "--patient", "DEMO-0002", "--side", "right", "--referred-on", "{d:45}"]),
+    (
+        "A second synthetic patient: radiographs ordered 40 days ago, report never received.",
+        ["episode", "open", "--patient", "DEMO-0002", "--side", "right", "--referred-on", "{d:45}"],
+    ),
     ("", ["advance", "{id}", "order_radiographs", "--on", "{d:40}"]),
-    ("The nightly job (cron, systemd timer or CronJob) opens the flags that have come due...",
-     ["jobs", "flag-overdue"]),
+    (
+        "The nightly job (cron, systemd timer or CronJob) opens the flags that have come due...",
+        ["jobs", "flag-overdue"],
+    ),
     ("...and the coordinator's worklist shows what to chase, most overdue first.", ["worklist"]),
     ("Every episode's hash chain is intact.", ["audit", "verify"]),
 ]

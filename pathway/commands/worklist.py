@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from pathway.clock import site_timezone
+from pathway.clock import parse_instant, site_timezone
 from pathway.commands.common import app, emit, global_options, table
 from pathway.domain.timers import KINDS
 from pathway.errors import InvalidInput
@@ -65,13 +65,20 @@ def _csv(rows: list[dict[str, Any]]) -> None:
     "--limit", type=click.IntRange(min=0), default=100, show_default=True, metavar="N", help="At most N rows (0: all)."
 )
 @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout.")
+@click.option(
+    "--now", "now_text", metavar="TIMESTAMP",
+    help="As of this ISO 8601 instant (no zone: the site's zone); default: the clock.",
+)  # fmt: skip
 @global_options
-def worklist(overdue_only: bool, due_within: int, kind: str | None, limit: int, as_csv: bool) -> None:
+def worklist(
+    overdue_only: bool, due_within: int, kind: str | None, limit: int, as_csv: bool, now_text: str | None
+) -> None:
     """Open and upcoming flags, most overdue first, with the trigger that clears each."""
     a = app()
     if as_csv and a.json:
         raise InvalidInput("Choose --csv or --json, not both.")
-    today = a.now().astimezone(site_timezone()).date()
+    now = parse_instant(now_text) if now_text is not None else a.now()
+    today = now.astimezone(site_timezone()).date()
     with a.uow() as uow:
         a.authorize(uow, "worklist")
         rows = list(service.worklist(uow, today=today, overdue_only=overdue_only, due_within=due_within,

@@ -29,7 +29,7 @@ def worklist(
     kind: str | None = None,
     limit: int | None = None,
 ) -> Iterator[dict[str, Any]]:
-    """Unresolved flags due by ``today + due_within`` (or overdue only), most overdue first.
+    """Unresolved flags opened by the job or due by ``today + due_within``, most overdue first.
 
     Reads ix_flags_worklist in order, so the first page costs the same on a million
     episodes as on a hundred. Rows carry the patient reference: coordinators need it;
@@ -46,7 +46,7 @@ def worklist(
             f.c.due_on, f.c.overdue_on, f.c.opened_at,
         )
         .join(e, e.c.id == f.c.episode_id)
-        .where(sa.text(UNRESOLVED), f.c.due_on <= today + timedelta(days=due_within))
+        .where(sa.text(UNRESOLVED), (f.c.due_on <= today + timedelta(days=due_within)) | f.c.opened_at.is_not(None))
         .order_by(f.c.overdue_on, f.c.id)
     )  # fmt: skip
     if overdue_only:

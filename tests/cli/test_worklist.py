@@ -92,3 +92,18 @@ def test_csv_and_table(pathway: Pathway, ids: dict[str, int]) -> None:
 def test_bad_options_exit_2(pathway: Pathway, options: tuple[str, ...]) -> None:
     result = pathway("worklist", *options)
     assert result.exit_code == 2 and result.stderr and "episode" not in result.stdout
+
+
+def test_as_of_another_instant_and_flags_the_job_opened(pathway: Pathway, ids: dict[str, int]) -> None:
+    """--now moves "today"; a flag the job has opened stays listed whatever the clock says."""
+    with freeze_time(D):
+        as_of = pathway.json("worklist", "--now", f"{TODAY.isoformat()}T09:00")
+        opened = pathway.json("worklist")
+    assert [(r["episode_id"], r["status"]) for r in as_of] == [
+        (ids["xray"], "overdue"), (ids["mri"], "overdue"), (ids["postop"], "due"),
+    ]  # fmt: skip
+    # On D itself nothing is due yet, but the job (run as of TODAY) opened these three.
+    assert [r["episode_id"] for r in opened] == [ids["xray"], ids["mri"], ids["postop"]]
+    with freeze_time(TODAY):
+        bad = pathway("worklist", "--now", "yesterday")
+    assert bad.exit_code == 2
