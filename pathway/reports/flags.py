@@ -9,6 +9,11 @@ period counts as still open, for the days up to then.
 Window functions find each wait's end in one pass over the events: the *stays* (each
 state an episode entered, and when it left it) and the conservative phase's anchors
 with the next event that settles them.
+
+A wait is timed by the rule set in force when it ended (the version the ending event
+was recorded under), or by the episode's current one while it lasts: that is the set
+the job timed its flag with, since moving an episode to other rules re-times only the
+flags still unresolved.
 """
 
 from __future__ import annotations
@@ -39,6 +44,12 @@ ANCHORS = ("start_conservative", "return_to_conservative", "reassess")
 SETTLERS = ("reassess", "refer_to_surgery", "discharge", "close")
 
 
+def _ended_under() -> Any:
+    """The rules version of the next row's event, else the episode's: the rules a wait ended under."""
+    following = sa.func.lead(E.c.rules_version).over(partition_by=E.c.episode_id, order_by=E.c.seq)
+    return sa.func.coalesce(following, EP.c.rules_version).label("rules_version")
+
+
 def _stays() -> sa.CTE:
     """Every state an episode entered: when, by which event, and when it left (NULL: still there)."""
     changed = sa.or_(E.c.from_state.is_(None), E.c.from_state != E.c.to_state)
@@ -46,7 +57,7 @@ def _stays() -> sa.CTE:
         sa.select(
             E.c.episode_id, E.c.seq, E.c.to_state.label("state"), E.c.occurred_on.label("entered_on"),
             sa.case((E.c.trigger == "schedule_surgery", E.c.fields["planned_on"].as_string())).label("planned_on"),
-            EP.c.rules_version,
+            _ended_under(),
             sa.func.lead(E.c.occurred_on).over(partition_by=E.c.episode_id, order_by=E.c.seq).label("left_on"),
         )
         .select_from(E.join(EP, EP.c.id == E.c.episode_id))
@@ -60,7 +71,7 @@ def _phases() -> sa.CTE:
     """Conservative-care anchors and settling events, each with the date of the next one."""
     return (
         sa.select(
-            E.c.episode_id, E.c.trigger, E.c.to_state, E.c.occurred_on, EP.c.rules_version,
+            E.c.episode_id, E.c.trigger, E.c.to_state, E.c.occurred_on, _ended_under(),
             sa.func.lead(E.c.occurred_on).over(partition_by=E.c.episode_id, order_by=E.c.seq).label("next_on"),
         )
         .select_from(E.join(EP, EP.c.id == E.c.episode_id))

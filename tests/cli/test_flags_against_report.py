@@ -115,6 +115,15 @@ SCRIPT: list[tuple[Any, ...]] = [
     (495, "G", "record_injection_response", *RESPONSE),
     (575, "G", "reassess", "outcome=persistent", "pain=6"),
     (600, "G", "refer_to_surgery"),  # surgery_scheduling overdue on 660
+    # H: opened under rule set 1 and moved to rule set 2 on day 40: a wait that ended before the
+    # move keeps rule set 1's timing, one that spans it takes rule set 2's.
+    (7, "H", "open"),
+    (8, "H", "order_mri"),  # v1: overdue on 36
+    (33, "H", "record_mri", *MRI),  # 25 days: not overdue under v1 (v2's 21 days would say it was)
+    (34, "H", "confirm_diagnosis"),  # work-up decision overdue on 48 (v1)
+    (40, "H", "move to rule set 2"),  # ... re-timed to 44 (v2: 10 days)
+    (46, "H", "start_conservative"),  # open 2 days
+    (47, "H", "close", "reason=lost_to_follow_up"),
     # F, rule set 2 (activated on day 25; the episodes above were opened before and stay on 1).
     (25, None, "activate rule set 2"),
     (30, "F", "open"),
@@ -165,6 +174,8 @@ def _record(pathway: Pathway, engine: sa.Engine, tmp_path: Path) -> dict[str, in
         with freeze_time(f"{day(n).isoformat()} 12:00:00"):
             if trigger == "activate rule set 2":
                 _activate_rule_set_2(pathway, tmp_path)
+            elif trigger == "move to rule set 2":
+                pathway.ok("rules", "migrate", "--to", "2", "--episode", str(ids[label]))
             elif trigger == "open":
                 ids[label] = pathway.open(f"MRN-{label}", "left", day(n).isoformat())
             else:
@@ -233,6 +244,7 @@ def test_the_report_counts_exactly_the_flags_the_job_opened(
     assert (f, "postop_followup", day(250), day(347), None, END - 347, 1) in job
     assert (f, "radiograph_report", day(31), day(38), day(40), 2, 0) in job
     assert (ids["G"], "mri_report", day(451), day(479), day(479), 0, 0) in job
+    assert [r[1:] for r in job if r[0] == ids["H"]] == [("workup_decision", day(34), day(44), day(46), 2, 0)]
     assert [r for r in job if r[0] == a and r[1] == "reassessment"] == [(a, "reassessment", day(205), day(385),
                                                                            day(400), 15, 0)]  # fmt: skip
     opened_not_overdue = [(f["kind"], f["anchor_on"]) for f in flags
