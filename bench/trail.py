@@ -73,7 +73,8 @@ def _path(rng: random.Random) -> Iterator[tuple[str, int, dict[str, str]]]:
                                     "mhhs": f"{rng.uniform(60, 100):.1f}"}  # fmt: skip
 
 
-def _episode(eid: int, rng: random.Random) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+def _episode(eid: int, rng: random.Random, steps: int | None = None) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """One episode and its events; with ``steps``, stopped after that many steps (still in care)."""
     referred = date(2024, 1, 1) + timedelta(days=rng.randint(0, 900))
     at = datetime(2024, 1, 1, 8, tzinfo=UTC) + timedelta(seconds=rng.randint(0, 80_000_000))
     patient = f"MRN-{eid:07d}"
@@ -84,6 +85,8 @@ def _episode(eid: int, rng: random.Random) -> tuple[dict[str, Any], list[dict[st
     history = [RecordedEvent(1, "open", None, "referred", referred, fields)]
     state, on, entered = "referred", referred, referred
     for trigger, days, raw in _path(rng):
+        if steps is not None and len(rows) > steps:
+            break
         on += timedelta(days=days)
         if raw.get("planned_on", "").startswith("+"):
             raw = raw | {"planned_on": (on + timedelta(days=int(raw["planned_on"][1:]))).isoformat()}
@@ -112,8 +115,12 @@ def _episode(eid: int, rng: random.Random) -> tuple[dict[str, Any], list[dict[st
     return episode, rows
 
 
-def fill(engine: sa.Engine, events: int, seed: int = 1) -> tuple[int, int]:
-    """Insert whole episodes until there are at least ``events`` events; returns (episodes, events)."""
+def fill(engine: sa.Engine, events: int, seed: int = 1, *, unfinished: float = 0.0) -> tuple[int, int]:
+    """Insert episodes until there are at least ``events`` events; returns (episodes, events).
+
+    A share ``unfinished`` of the episodes stops part-way along the pathway, as episodes
+    still in care do; the others run to discharge or closure.
+    """
     rng = random.Random(seed)
     done_events = eid = 0
     batch_episodes: list[dict[str, Any]] = []
@@ -128,7 +135,8 @@ def fill(engine: sa.Engine, events: int, seed: int = 1) -> tuple[int, int]:
 
     while done_events < events:
         eid += 1
-        episode, rows = _episode(eid, rng)
+        steps = rng.randint(1, 16) if unfinished and rng.random() < unfinished else None
+        episode, rows = _episode(eid, rng, steps)
         batch_episodes.append(episode)
         batch_events.extend(rows)
         done_events += len(rows)

@@ -5,9 +5,11 @@ with SIGKILL when it reaches that point, so tests can prove that a crash at the 
 moment leaves the database and the output files as if the command had never started.
 Unless the variable is set to the point's name this does nothing.
 
-Points: ``advance.before_commit`` (the event is flushed, not committed),
-``backup.before_publish`` (the copy is written, not yet given its name); see
-``fault_point`` calls for the full list.
+Points (README, "Testing hook: crash injection", says where each one is):
+``advance.before_commit``; ``flag_overdue.batch_before_commit``,
+``flag_overdue.after_batch``, ``flag_overdue.before_commit``; ``export.mid_stream``,
+``export.before_publish``, ``export.before_swap``; ``report.before_publish``;
+``backup.before_publish``.
 """
 
 from __future__ import annotations

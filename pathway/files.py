@@ -8,14 +8,22 @@ available, a hidden ``.NAME.partial-*`` file beside the target takes its place a
 removed on any error; only SIGKILL can leave that one behind.
 
 A FHIR export is several files: each is written anonymously, and at the end they are
-linked into a hidden folder that is renamed into place.
+linked into a hidden folder that is swapped with the earlier folder in one step (Linux
+``renameat2`` with ``RENAME_EXCHANGE``), so the target path always holds a whole export.
+
+Only the last moments of publishing (linking a finished file under a hidden name before
+renaming it over an earlier one, building the hidden folder) can leave something behind
+if the process is killed there; every hidden name carries the writer's process id, and
+the next write to the same target removes what dead writers left.
 """
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import errno
 import os
+import re
 import secrets
 import shutil
 from pathlib import Path
@@ -28,11 +36,65 @@ from pathway.faults import fault_point
 
 _AT_FDCWD = -100
 _AT_EMPTY_PATH = 0x1000
+_RENAME_EXCHANGE = 2
 _BUFFER = 1 << 20
+_TAGS = ("partial", "new", "copy", "old")
+_LEFTOVER = re.compile(rf"(?:{'|'.join(_TAGS)})-(\d+)-[0-9a-f]{{8}}")
 
 
 def _hidden(path: Path, tag: str) -> Path:
     return path.with_name(f".{path.name}.{tag}-{os.getpid()}-{secrets.token_hex(4)}")
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True  # it exists, under another user
+    return True
+
+
+def remove_leftovers(target: Path) -> list[str]:
+    """Remove the hidden files and folders that killed writers of ``target`` left beside it.
+
+    Only names made by ``_hidden`` for this target whose writer is no longer running;
+    returns the names removed.
+    """
+    prefix = f".{target.name}."
+    try:
+        entries = [e for e in os.scandir(target.parent) if e.name.startswith(prefix)]
+    except OSError:
+        return []
+    removed = []
+    for entry in entries:
+        found = _LEFTOVER.fullmatch(entry.name[len(prefix) :])
+        if found is None or _alive(int(found.group(1))):
+            continue
+        if entry.is_dir(follow_symlinks=False):
+            shutil.rmtree(entry.path, ignore_errors=True)
+        else:
+            with contextlib.suppress(OSError):
+                os.unlink(entry.path)
+        removed.append(entry.name)
+    return removed
+
+
+def _exchange(new: Path, old: Path) -> bool:
+    """Swap two paths in one step; False where the system or file system cannot."""
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (OSError, AttributeError):
+        return False
+    if renameat2(_AT_FDCWD, os.fsencode(new), _AT_FDCWD, os.fsencode(old), _RENAME_EXCHANGE) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOENT, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(old))
 
 
 def _link_anonymous(fd: int, destination: Path) -> bool:
@@ -164,6 +226,7 @@ class AtomicFile:
         self.fault = fault
 
     def __enter__(self) -> BinaryIO:
+        remove_leftovers(self.target)
         self.staged = Staged(self.parent, self.target.name)
         return self.staged.file
 
@@ -194,13 +257,19 @@ class AtomicDirectory:
     """A folder of files that replaces ``target`` whole on success, and nothing otherwise.
 
     An existing ``target`` is replaced only if it holds nothing but ``*.ndjson`` files (an
-    earlier export): a mistyped --out never deletes anything else.
+    earlier export): a mistyped --out never deletes anything else. ``fault`` names a
+    `pathway.faults` point reached when every file is complete but none has a name;
+    ``swap_fault`` one reached when the new folder is built under its hidden name, just
+    before it takes the target's place.
     """
 
-    def __init__(self, target: Path, suffix: str = ".ndjson", *, fault: str | None = None) -> None:
+    def __init__(
+        self, target: Path, suffix: str = ".ndjson", *, fault: str | None = None, swap_fault: str | None = None
+    ) -> None:
         self.target = target.expanduser().absolute()
         self.suffix = suffix
         self.fault = fault
+        self.swap_fault = swap_fault
         if self.target.exists():
             if not self.target.is_dir():
                 raise InvalidInput(f"{self.target} is a file; a FHIR export needs a folder for --out.")
@@ -218,6 +287,7 @@ class AtomicDirectory:
         return staged.file
 
     def __enter__(self) -> AtomicDirectory:
+        remove_leftovers(self.target)
         return self
 
     def __exit__(
@@ -231,23 +301,34 @@ class AtomicDirectory:
                 staged.close()
 
     def _publish(self) -> None:
+        for staged in self.files.values():
+            staged.finish()
+        if self.fault:
+            fault_point(self.fault)
         building = _hidden(self.target, "partial")
         os.mkdir(building, 0o700)
         try:
             for name, staged in self.files.items():
-                staged.finish()
                 staged.place(building / name)
             _fsync_dir(building)
-            if self.fault:
-                fault_point(self.fault)
-            old = None
-            if self.target.exists():
-                old = _hidden(self.target, "old")
-                os.rename(self.target, old)
-            os.rename(building, self.target)
+            if self.swap_fault:
+                fault_point(self.swap_fault)
+            if self.target.exists() and _exchange(building, self.target):
+                old: Path | None = building  # the earlier export, now under the hidden name
+            else:
+                old = None
+                if self.target.exists():
+                    old = _hidden(self.target, "old")
+                    os.rename(self.target, old)
+                try:
+                    os.rename(building, self.target)
+                except BaseException:
+                    if old is not None:
+                        os.rename(old, self.target)  # put the earlier export back
+                    raise
         except BaseException:
             shutil.rmtree(building, ignore_errors=True)
             raise
+        _fsync_dir(self.parent)
         if old is not None:
             shutil.rmtree(old, ignore_errors=True)
-        _fsync_dir(self.parent)

@@ -13,6 +13,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import sqlalchemy as sa
+
 EXE = Path(sys.executable).with_name("pathway")
 
 
@@ -29,3 +31,14 @@ def killed_at(point: str, url: str, *args: str, user: str = "tester") -> subproc
     done = run_pathway(url, *args, user=user, fault=point)
     assert done.returncode == -signal.SIGKILL, (point, done.returncode, done.stderr)
     return done
+
+
+def locks_released(engine: sa.Engine) -> None:
+    """Wait until no transaction holds a row of episodes or flags: on PostgreSQL a killed client's
+    transaction ends only when the server notices the closed connection, and until then the
+    job's SKIP LOCKED would pass over its rows. (SQLite's locks die with the process.)"""
+    if engine.dialect.name != "postgresql":
+        return
+    with engine.begin() as conn:
+        conn.execute(sa.text("SELECT 1 FROM episodes FOR UPDATE"))
+        conn.execute(sa.text("SELECT 1 FROM flags FOR UPDATE"))

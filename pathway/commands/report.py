@@ -73,6 +73,6 @@ def quality_(since: str | None, until: str | None, fmt: str, out: Path | None, m
     if out is None:
         sys.stdout.write(text)
         return
-    with AtomicFile(out) as file:
+    with AtomicFile(out, fault="report.before_publish") as file:
         file.write(text.encode())
     click.echo(f"Wrote the quality report ({fmt}) to {out}.", err=True)

@@ -6,10 +6,10 @@ figure about an event counts in the period holding the event's clinical date; a 
 about an interval counts in the period where the interval ends (the diagnosis, the
 reassessment, the discharge); an overdue flag counts in the period of its overdue day.
 
-Overdue flags are derived from the events themselves, as the scheduled job opens them:
-a wait that reached its overdue day without the awaited event or a move out of the
-state opened a flag, which stayed open until that event (or until the end of the
-period, for flags still open then).
+Overdue flags are derived from the events themselves, by the job's definition (a test
+holds the two together): a wait that reached its overdue day without the awaited event
+or a move out of the state is an overdue flag, open until that event (or until the end
+of the period, for flags still open then), timed by the rules in force when it ended.
 """
 
 from __future__ import annotations

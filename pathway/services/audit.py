@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from datetime import datetime
+from itertools import islice
 from pathlib import Path
-from typing import Any, BinaryIO, Protocol
+from typing import Any, BinaryIO, Protocol, TypeVar
 
 import sqlalchemy as sa
 
@@ -17,8 +19,11 @@ from pathway.errors import InvalidInput, NotFound
 from pathway.exports import csvfile, fhir, jsonl, records
 from pathway.exports.key import load_key
 from pathway.exports.records import Period
+from pathway.faults import fault_point
 from pathway.files import AtomicDirectory, AtomicFile
 from pathway.services import Actor
+
+T = TypeVar("T")
 
 
 def verify(uow: UnitOfWork, *, episode_id: int | None = None) -> dict[str, Any]:
@@ -70,7 +75,11 @@ def export(
     if fmt == "fhir" and out is None:
         raise InvalidInput("A FHIR export is a folder of NDJSON files: give it with --out FOLDER.")
     key = None if identified else load_key()
-    target = (AtomicDirectory(out) if fmt == "fhir" else AtomicFile(out)) if out is not None else None
+    target: AtomicFile | AtomicDirectory | None = None
+    if out is not None and fmt == "fhir":
+        target = AtomicDirectory(out, fault="export.before_publish", swap_fault="export.before_swap")
+    elif out is not None:
+        target = AtomicFile(out, fault="export.before_publish")
     summary: dict[str, Any] = {
         "format": fmt,
         "identified": identified,
@@ -109,11 +118,12 @@ def _write(
     if fmt == "fhir":
         assert isinstance(target, AtomicDirectory)
         with target:
-            summary["resources"] = fhir.write(target, records.raw_rows(connection, read), period,
+            summary["resources"] = fhir.write(target, _mid_stream(records.raw_rows(connection, read)), period,
                                               key=key, site_zone=zone, progress=advance)  # fmt: skip
         summary["events"] = summary["resources"].get("Provenance", 0)
         return summary
     columns, rows = records.records(connection, period, key=key, site_zone=zone)
+    rows = _mid_stream(rows)
     writer = csvfile.write if fmt == "csv" else jsonl.write
     if target is None:
         assert stdout is not None
@@ -123,6 +133,14 @@ def _write(
         with target as file:
             summary["events"] = writer(file, columns, rows, advance)
     return summary
+
+
+def _mid_stream(rows: Iterable[T]) -> Iterator[T]:
+    """The rows, with the crash tests' ``export.mid_stream`` point once the first has been taken."""
+    rows = iter(rows)
+    yield from islice(rows, 1)
+    fault_point("export.mid_stream")
+    yield from rows
 
 
 def _log_identified_export(engine: sa.Engine, actor: Actor, now: datetime, detail: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ from pathway.clock import site_timezone
 from pathway.db import flags
 from pathway.db.uow import UnitOfWork
 from pathway.errors import InvalidInput
+from pathway.faults import fault_point
 
 BATCH = 2000
 
@@ -23,6 +24,10 @@ def flag_overdue(engine: sa.Engine, *, now: datetime, batch: int = BATCH) -> dic
     every episode right after the upgrade that introduced flags) are reconciled in
     batches, one transaction each; then one transaction opens every due flag with a
     single UPDATE. A crash leaves committed batches valid and opens nothing.
+
+    Crash tests stop it at ``flag_overdue.batch_before_commit`` (a batch's flags are
+    written, not committed), ``flag_overdue.after_batch`` (a batch is committed, the next
+    not begun) and ``flag_overdue.before_commit`` (every due flag is opened, not committed).
     """
     today = now.astimezone(site_timezone()).date()
     resolved = 0
@@ -31,7 +36,9 @@ def flag_overdue(engine: sa.Engine, *, now: datetime, batch: int = BATCH) -> dic
         while True:
             with UnitOfWork(engine, write=True) as uow:
                 ids, n = flags.schedule_stale(uow.session.connection(), after_id=after_id, limit=batch, now=now)
+                fault_point("flag_overdue.batch_before_commit")
                 uow.commit()
+            fault_point("flag_overdue.after_batch")
             resolved += n
             if len(ids) < batch:
                 break
@@ -40,6 +47,7 @@ def flag_overdue(engine: sa.Engine, *, now: datetime, batch: int = BATCH) -> dic
             connection = uow.session.connection()
             opened = flags.open_due(connection, today=today, now=now)
             open_now = flags.count_open(connection)
+            fault_point("flag_overdue.before_commit")
             uow.commit()
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
