@@ -7,6 +7,7 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 
 from tests.conftest import Pathway, dump
+from tests.walk import WALK
 
 pytestmark = pytest.mark.usefixtures("frozen")
 
@@ -21,14 +22,7 @@ def frozen():  # type: ignore[no-untyped-def]
 def in_care(pathway: Pathway) -> int:
     """An episode in conservative care since 2026-02-01, last event that day."""
     eid = pathway.open("MRN-9", "left", "2026-01-05")
-    for trigger, on, sets in [
-        ("order_radiographs", "2026-01-06", []),
-        ("record_radiographs", "2026-01-08", ["result=negative"]),
-        ("order_mri", "2026-01-09", []),
-        ("record_mri", "2026-01-20", ["ifs_mm=11", "qfs_mm=9", "qf_edema=yes", "qf_fatty_replacement=no"]),
-        ("confirm_diagnosis", "2026-01-25", []),
-        ("start_conservative", "2026-02-01", ["pain=7"]),
-    ]:
+    for trigger, on, sets in WALK[: WALK.index(("start_conservative", "2026-02-01", ["pain=7"])) + 1]:
         assert pathway.advance(eid, trigger, on, *sets).exit_code == 0
     return eid
 
