@@ -170,8 +170,12 @@ def console() -> Console:
 
 
 def table(title: str | None, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
+    """Rows under column headings; with every heading empty, a plain list of name-value lines."""
     tty = sys.stdout.isatty()
-    grid = Table(title=title, title_justify="left", show_lines=False, box=box.HEAVY_HEAD if tty else box.SIMPLE)
+    columns = list(columns)
+    headed = any(columns)
+    style = (box.HEAVY_HEAD if tty else box.SIMPLE) if headed else None
+    grid = Table(title=title, title_justify="left", show_lines=False, box=style, show_header=headed)
     for column in columns:
         grid.add_column(column, overflow="fold", no_wrap=not tty)
     for row in rows:
