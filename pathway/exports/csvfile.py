@@ -7,9 +7,7 @@ import io
 from collections.abc import Iterable
 from typing import BinaryIO
 
-from pathway.exports.records import Progress, Record
-
-EVERY = 5_000
+from pathway.exports.records import Progress, Record, reporting
 
 
 def write(out: BinaryIO, columns: tuple[str, ...], records: Iterable[Record], progress: Progress | None) -> int:
@@ -18,12 +16,8 @@ def write(out: BinaryIO, columns: tuple[str, ...], records: Iterable[Record], pr
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(columns)
     n = 0
-    for n, record in enumerate(records, 1):  # noqa: B007 - n is the count afterwards
+    for n, record in enumerate(reporting(records, progress), 1):  # noqa: B007 - n is the count afterwards
         writer.writerow(record)
-        if progress is not None and n % EVERY == 0:
-            progress(EVERY)
-    if progress is not None:
-        progress(n % EVERY)
     text.flush()
     text.detach()
     return n

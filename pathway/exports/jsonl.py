@@ -7,9 +7,7 @@ from collections.abc import Iterable
 from json.encoder import encode_basestring
 from typing import Any, BinaryIO
 
-from pathway.exports.records import JSON_COLUMNS, Progress, Record
-
-EVERY = 5_000
+from pathway.exports.records import JSON_COLUMNS, Progress, Record, reporting
 
 
 def _template(columns: tuple[str, ...]) -> str:
@@ -32,12 +30,8 @@ def write(out: BinaryIO, columns: tuple[str, ...], records: Iterable[Record], pr
     line = _template(columns)
     raw = [c in JSON_COLUMNS for c in columns]
     n = 0
-    for n, record in enumerate(records, 1):  # noqa: B007 - n is the count afterwards
+    for n, record in enumerate(reporting(records, progress), 1):  # noqa: B007 - n is the count afterwards
         text.write(line % tuple(v if is_json else _encode(v) for v, is_json in zip(record, raw, strict=True)))
-        if progress is not None and n % EVERY == 0:
-            progress(EVERY)
-    if progress is not None:
-        progress(n % EVERY)
     text.flush()
     text.detach()
     return n

@@ -11,7 +11,7 @@ only where pseudonymisation must change it.
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
@@ -145,3 +145,16 @@ def records(
 
 
 Progress = Callable[[int], None]
+
+
+def reporting(records: Iterable[Record], progress: Progress | None, every: int = 5_000) -> Iterator[Record]:
+    """Pass the records through, telling ``progress`` how many went by every ``every`` and at the end."""
+    if progress is None:
+        yield from records
+        return
+    n = 0
+    for n, record in enumerate(records, 1):  # noqa: B007 - n is the count afterwards
+        yield record
+        if n % every == 0:
+            progress(every)
+    progress(n % every)

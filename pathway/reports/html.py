@@ -42,17 +42,23 @@ def _empty(ax: Any, what: str) -> None:
     ax.set_yticks([])
 
 
+def _bars(counts: dict[str, int], *, title: str, unit: str, missing: str, color: str) -> str:
+    """Horizontal bars, first category on top, or a note when there is nothing to draw."""
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    if counts:
+        ax.barh(list(counts), list(counts.values()), color=color)
+        ax.invert_yaxis()
+        ax.set_xlabel(unit)
+    else:
+        _empty(ax, missing)
+    ax.set_title(title)
+    return _svg(fig)
+
+
 def states_chart(report: dict[str, Any]) -> str:
     states = {k: v for k, v in report["episodes_opened"]["by_current_state"].items() if v}
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    if states:
-        ax.barh(list(states), list(states.values()), color="#4a7ab5")
-        ax.invert_yaxis()
-        ax.set_xlabel("episodes")
-    else:
-        _empty(ax, "episodes")
-    ax.set_title("Current state of the episodes opened")
-    return _svg(fig)
+    return _bars(states, title="Current state of the episodes opened", unit="episodes", missing="episodes",
+                 color="#4a7ab5")  # fmt: skip
 
 
 def reassessment_chart(report: dict[str, Any]) -> str:
@@ -91,16 +97,8 @@ def outcomes_chart(report: dict[str, Any]) -> str:
 
 
 def overrides_chart(report: dict[str, Any]) -> str:
-    guards = report["overrides_by_guard"]["by_guard"]
-    fig, ax = plt.subplots(figsize=(6, 3.6))
-    if guards:
-        ax.barh(list(guards), list(guards.values()), color="#c0504d")
-        ax.invert_yaxis()
-        ax.set_xlabel("overridden guard verdicts")
-    else:
-        _empty(ax, "overrides")
-    ax.set_title("Overrides by guard")
-    return _svg(fig)
+    return _bars(report["overrides_by_guard"]["by_guard"], title="Overrides by guard",
+                 unit="overridden guard verdicts", missing="overrides", color="#c0504d")  # fmt: skip
 
 
 def _tables(report: dict[str, Any]) -> str:
