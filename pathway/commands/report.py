@@ -11,9 +11,9 @@ import click
 
 from pathway.clock import today
 from pathway.commands.audit import date_option
-from pathway.commands.common import app, global_options, table
+from pathway.commands.common import app, global_options
 from pathway.files import AtomicFile
-from pathway.reports import quality, render
+from pathway.reports import quality, render, trend
 from pathway.services.reports import quality_report
 
 FORMATS = ("text", "json", "csv", "html")
@@ -24,41 +24,29 @@ def report() -> None:
     """Reports for quality review."""
 
 
-def _text(data: dict[str, Any]) -> None:
-    click.echo(render.period_text(data))
-    click.echo(render.threshold_text(data))
-    section = None
-    lines: list[tuple[str, str]] = []
-    for sec, name, value in [*render.rows(data), ("", "", None)]:
-        if sec != section and section is not None:
-            click.echo(f"\n{render.TITLES[section]}")
-            table(None, ("figure", "value"), lines)
-            lines = []
-        section = sec
-        if sec:
-            lines.append((name.replace("_", " "), render.shown(name, value)))
-
-
 @report.command("quality")
 @click.option("--since", metavar="DATE", help="Start of the period (YYYY-MM-DD; default: the first record).")
 @click.option("--until", metavar="DATE", help="End of the period, included (YYYY-MM-DD; default: today).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text (tables), json, csv (section, figure, value) or html (one page with charts).")  # fmt: skip
+              help="text, json, csv (section, figure, value, label) or html (one page with charts).")  # fmt: skip
 @click.option("--out", metavar="PATH", type=click.Path(path_type=Path), help="Write to this file (default: stdout).")
 @click.option("--mhhs-mcid", type=click.FloatRange(0, 100, min_open=True), default=quality.MHHS_MCID_POINTS,
               show_default=True, help="mHHS rise counted as a minimal clinically important difference.")  # fmt: skip
+@click.option("--trend", "trend_by", type=click.Choice(trend.BY), default="month", show_default=True,
+              help="Show the main adherence figures month by month or quarter by quarter.")
 @global_options
-def quality_(since: str | None, until: str | None, fmt: str, out: Path | None, mhhs_mcid: float) -> None:
-    """Guideline adherence over a period (PATHWAY.md "Quality review"), from each episode's pinned rules."""
+def quality_(since: str | None, until: str | None, fmt: str, out: Path | None, mhhs_mcid: float,
+             trend_by: str) -> None:
+    """Guideline adherence over a period (PATHWAY.md "Quality review"), each event judged by its recorded rules."""
     a = app()
     if a.json:
         fmt = "json"
     with a.uow() as uow:
         a.authorize(uow, "report.quality")
         data = quality_report(uow, since=date_option(since, "--since"), until=date_option(until, "--until"),
-                              today=today(), mhhs_mcid=mhhs_mcid, charts=fmt == "html")  # fmt: skip
+                              today=today(), mhhs_mcid=mhhs_mcid, charts=fmt == "html", trend_by=trend_by)  # fmt: skip
     if fmt == "text" and out is None:
-        _text(data)
+        click.echo(render.as_text(data), nl=False)
         return
     if fmt == "html":
         from pathway.reports.html import as_html  # matplotlib loads only when needed
@@ -69,7 +57,7 @@ def quality_(since: str | None, until: str | None, fmt: str, out: Path | None, m
     elif fmt == "json":
         text = json.dumps(data, indent=2) + "\n"
     else:
-        text = "\n".join(f"{s}\t{n}\t{render.shown(n, v)}" for s, n, v in render.rows(data)) + "\n"
+        text = render.as_text(data)
     if out is None:
         sys.stdout.write(text)
         return

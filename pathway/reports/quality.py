@@ -1,7 +1,10 @@
 """The quality-review figures of PATHWAY.md, each one SQL query over the chosen period.
 
-Every threshold comes from the rule set the episode is pinned to (a correlated
-subquery on ``rules`` by the episode's ``rules_version``), never from a constant. A
+Every threshold comes from the rule set recorded on the event being judged (a correlated
+subquery on ``rules`` by the event's ``rules_version``), never from a constant and never
+from the episode's current rules: an episode moved to other rules later was judged
+under the old ones at the time. "At discharge" means the event that entered
+``discharged``, whichever trigger it was (``discharge``, or ``reassess`` resolved). A
 figure about an event counts in the period holding the event's clinical date; a figure
 about an interval counts in the period where the interval ends (the diagnosis, the
 reassessment, the discharge); an overdue flag counts in the period of its overdue day.
@@ -50,7 +53,7 @@ class Scope:
         return sa.and_(sa.true(), *conditions)
 
 
-def _share(part: int | None, whole: int | None) -> float | None:
+def share(part: int | None, whole: int | None) -> float | None:
     return round(part / whole, 4) if whole and part is not None else None
 
 
@@ -94,17 +97,21 @@ def episodes_opened(conn: sa.Connection, s: Scope) -> dict[str, Any]:
     return {"total": sum(by_state.values()), "by_current_state": by_state}
 
 
+def _no_radiograph_report_before(e: Any) -> Any:
+    r = E.alias("r")
+    return ~sa.exists().where(r.c.episode_id == e.c.episode_id, r.c.trigger == "record_radiographs",
+                              r.c.seq < e.c.seq)  # fmt: skip
+
+
 def mri_without_radiograph_report(conn: sa.Connection, s: Scope) -> dict[str, Any]:
-    e, r = E.alias("e"), E.alias("r")
-    reported = sa.exists().where(r.c.episode_id == e.c.episode_id, r.c.trigger == "record_radiographs",
-                                 r.c.seq < e.c.seq)  # fmt: skip
+    e = E.alias("e")
     orders, without = conn.execute(
-        sa.select(sa.func.count(), sa.func.sum(sa.case((~reported, 1), else_=0))).where(
+        sa.select(sa.func.count(), sa.func.sum(sa.case((_no_radiograph_report_before(e), 1), else_=0))).where(
             e.c.trigger == "order_mri", s.within(e.c.occurred_on)
         )
     ).one()
     without = without or 0
-    return {"mri_orders": orders, "without_radiograph_report": without, "share": _share(without, orders)}
+    return {"mri_orders": orders, "without_radiograph_report": without, "share": share(without, orders)}
 
 
 def _median_days(conn: sa.Connection, days: Any, *where: Any) -> dict[str, Any]:
@@ -134,17 +141,18 @@ def days_diagnosis_to_first_reassessment(conn: sa.Connection, s: Scope) -> dict[
 
 
 def _first_reassessments(s: Scope) -> sa.Subquery:
-    """Each first reassessment in the period: days since its anchor, and the pinned window."""
+    """Each first reassessment in the period: days since its anchor, and the window of the rules it was judged by."""
     e = E.alias("e")
     anchor = _date_of(("start_conservative", "return_to_conservative"), e)
     return (
         sa.select(
             e.c.episode_id,
+            e.c.occurred_on,
             days_between(anchor, e.c.occurred_on).label("days"),
-            rule("reassessment_window_open_days", EP.c.rules_version).label("opens"),
-            rule("reassessment_window_close_days", EP.c.rules_version).label("closes"),
+            rule("reassessment_window_open_days", e.c.rules_version).label("opens"),
+            rule("reassessment_window_close_days", e.c.rules_version).label("closes"),
+            e.c.rules_version.label("rules_version"),
         )
-        .select_from(e.join(EP, EP.c.id == e.c.episode_id))
         .where(e.c.trigger == "reassess", s.within(e.c.occurred_on), _first_of("reassess", e))
         .subquery()
     )
@@ -156,34 +164,37 @@ def first_reassessment_in_window(conn: sa.Connection, s: Scope) -> dict[str, Any
         sa.select(
             sa.func.count(),
             sa.func.sum(sa.case((f.c.days < f.c.opens, 1), else_=0)),
-            sa.func.sum(sa.case(((f.c.days >= f.c.opens) & (f.c.days < f.c.closes), 1), else_=0)),
+            sa.func.sum(sa.case((_inside(f), 1), else_=0)),
             sa.func.sum(sa.case((f.c.days >= f.c.closes, 1), else_=0)),
         )
     ).one()
     return {"n": n, "before_window": early or 0, "inside_window": inside or 0, "after_window": late or 0,
-            "share_inside": _share(inside or 0, n)}  # fmt: skip
+            "share_inside": share(inside or 0, n)}  # fmt: skip
 
 
 def reassessment_days(conn: sa.Connection, s: Scope) -> list[dict[str, Any]]:
-    """Chart data: days from anchor to each first reassessment, with its pinned window."""
+    """Chart data: days from anchor to each first reassessment, with its window and rules version."""
     f = _first_reassessments(s)
-    rows = conn.execute(sa.select(f.c.days, f.c.opens, f.c.closes).order_by(f.c.days)).all()
-    return [{"days": d, "opens": int(o), "closes": int(c)} for d, o, c in rows]
+    rows = conn.execute(sa.select(f.c.days, f.c.opens, f.c.closes, f.c.rules_version).order_by(f.c.days)).all()
+    return [{"days": d, "opens": int(o), "closes": int(c), "rules_version": v} for d, o, c, v in rows]
+
+
+def _positive(e: Any) -> Any:
+    """A diagnostic response at or above the threshold of the rules it was recorded under."""
+    return _field(e, "pain_reduction_pct").as_float() >= rule("diagnostic_relief_min_pct", e.c.rules_version)
 
 
 def injections(conn: sa.Connection, s: Scope) -> dict[str, Any]:
     e = E.alias("e")
     pct = _field(e, "pain_reduction_pct").as_float()
-    threshold = rule("diagnostic_relief_min_pct", EP.c.rules_version)
     relief = _field(e, "relief").as_string()
     n, measured, positive, none, temporary, sustained = conn.execute(
         sa.select(
             sa.func.count(),
             sa.func.count(pct),
-            sa.func.sum(sa.case((pct >= threshold, 1), else_=0)),
+            sa.func.sum(sa.case((_positive(e), 1), else_=0)),
             *(sa.func.sum(sa.case((relief == r, 1), else_=0)) for r in ("none", "temporary", "sustained")),
         )
-        .select_from(e.join(EP, EP.c.id == e.c.episode_id))
         .where(e.c.trigger == "record_injection_response", s.within(e.c.occurred_on))
     ).one()
     counts = {"none": none or 0, "temporary": temporary or 0, "sustained": sustained or 0}
@@ -191,22 +202,25 @@ def injections(conn: sa.Connection, s: Scope) -> dict[str, Any]:
         "responses": n,
         "diagnostic_measured": measured,
         "diagnostic_positive": positive or 0,
-        "diagnostic_positive_share": _share(positive or 0, measured),
+        "diagnostic_positive_share": share(positive or 0, measured),
         "relief": counts,
-        "relief_share": {k: _share(v, n) for k, v in counts.items()},
+        "relief_share": {k: share(v, n) for k, v in counts.items()},
     }
+
+
+def _early(e: Any) -> Any:
+    """A surgical referral sooner after the start of conservative care than its rules' minimum."""
+    days = days_between(_date_of("start_conservative", e), e.c.occurred_on)
+    return sa.func.coalesce(days, -1) < rule("conservative_min_days", e.c.rules_version)
 
 
 def early_surgical_referrals(conn: sa.Connection, s: Scope) -> dict[str, Any]:
     e = E.alias("e")
-    days = days_between(_date_of("start_conservative", e), e.c.occurred_on)
-    minimum = rule("conservative_min_days", EP.c.rules_version)
     n, early = conn.execute(
-        sa.select(sa.func.count(), sa.func.sum(sa.case((sa.func.coalesce(days, -1) < minimum, 1), else_=0)))
-        .select_from(e.join(EP, EP.c.id == e.c.episode_id))
+        sa.select(sa.func.count(), sa.func.sum(sa.case((_early(e), 1), else_=0)))
         .where(e.c.trigger == "refer_to_surgery", s.within(e.c.occurred_on))
     ).one()
-    return {"referrals": n, "before_conservative_min_days": early or 0, "share": _share(early or 0, n)}
+    return {"referrals": n, "before_conservative_min_days": early or 0, "share": share(early or 0, n)}
 
 
 def overrides_by_guard(conn: sa.Connection, s: Scope) -> dict[str, Any]:
@@ -237,12 +251,19 @@ def surgical_approach(conn: sa.Connection, s: Scope) -> dict[str, Any]:
     )
     n = sum(rows.values())
     endoscopic, open_ = rows.get("endoscopic", 0), rows.get("open", 0)
-    return {"operations": n, "endoscopic": endoscopic, "open": open_, "endoscopic_share": _share(endoscopic, n),
-            "open_share": _share(open_, n)}  # fmt: skip
+    return {"operations": n, "endoscopic": endoscopic, "open": open_, "endoscopic_share": share(endoscopic, n),
+            "open_share": share(open_, n)}  # fmt: skip
+
+
+def _discharging(event: Any) -> Any:
+    """``event`` entered ``discharged`` (by ``discharge``, or by ``reassess`` with outcome resolved)."""
+    return sa.and_(event.c.to_state == "discharged", sa.or_(event.c.from_state.is_(None),
+                                                           event.c.from_state != "discharged"))  # fmt: skip
 
 
 def _outcome_pairs(s: Scope, measure: str) -> sa.Subquery:
-    """Per discharge in the period: the baseline at start_conservative and the final value.
+    """Per discharge in the period (the event that entered ``discharged``): the baseline at
+    start_conservative and the final value.
 
     The final value is the discharge's own, else the latest recorded since the baseline.
     """
@@ -263,7 +284,7 @@ def _outcome_pairs(s: Scope, measure: str) -> sa.Subquery:
     final = sa.func.coalesce(_field(d, measure).as_float(), latest)
     return (
         sa.select(d.c.episode_id, baseline.label("baseline"), final.label("final"))
-        .where(d.c.trigger == "discharge", s.within(d.c.occurred_on))
+        .where(_discharging(d), s.within(d.c.occurred_on))
         .subquery()
     )
 
@@ -284,7 +305,7 @@ def outcomes(conn: sa.Connection, s: Scope) -> dict[str, Any]:
         values = sa.select(change, sa.case((reached, 1), else_=0).label("reached")).where(both).subquery()
         n, middle, hits = conn.execute(median(values, flag="reached")).one()
         result[measure] = {"n": n, "median_change": _round(middle), "mcid_reached": hits,
-                           "mcid_share": _share(hits, n)}  # fmt: skip
+                           "mcid_share": share(hits, n)}  # fmt: skip
     return result
 
 
@@ -301,15 +322,36 @@ def outcome_pairs(conn: sa.Connection, s: Scope) -> dict[str, list[tuple[float, 
 
 
 def rules_versions(conn: sa.Connection, s: Scope) -> list[int]:
+    """The rule-set versions recorded on the period's events: the rules its figures were judged by."""
     e = E.alias("e")
-    query = (
-        sa.select(EP.c.rules_version)
-        .distinct()
-        .select_from(EP.join(e, e.c.episode_id == EP.c.id))
-        .where(s.within(e.c.occurred_on))
-        .order_by(EP.c.rules_version)
-    )
+    query = sa.select(e.c.rules_version).distinct().where(s.within(e.c.occurred_on)).order_by(e.c.rules_version)
     return list(conn.execute(query).scalars())
+
+
+def _inside(f: Any) -> Any:
+    return (f.c.days >= f.c.opens) & (f.c.days < f.c.closes)
+
+
+def rates(s: Scope) -> dict[str, sa.Subquery]:
+    """The main adherence figures as rates, one row per counted event: its date and 1 if it hit.
+
+    The same conditions as the figures above, so that the trend adds up to them.
+    """
+    def rate(e: Any, hit: Any, *where: Any) -> sa.Subquery:
+        return sa.select(e.c.occurred_on.label("on"), sa.case((hit, 1), else_=0).label("hit")).where(
+            s.within(e.c.occurred_on), *where).subquery()  # fmt: skip
+
+    e = E.alias("e")
+    f = _first_reassessments(s)
+    return {
+        "mri_without_radiograph_report": rate(e, _no_radiograph_report_before(e), e.c.trigger == "order_mri"),
+        "first_reassessment_in_window": sa.select(f.c.occurred_on.label("on"),
+                                                  sa.case((_inside(f), 1), else_=0).label("hit")).subquery(),
+        "diagnostic_positive": rate(e, _positive(e), e.c.trigger == "record_injection_response",
+                                    _field(e, "pain_reduction_pct").as_float().is_not(None)),
+        "early_surgical_referrals": rate(e, _early(e), e.c.trigger == "refer_to_surgery"),
+        "events_with_override": rate(e, e.c.override_reason.is_not(None)),
+    }  # fmt: skip
 
 
 FIGURES = {

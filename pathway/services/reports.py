@@ -8,7 +8,7 @@ from typing import Any
 from pathway.db import stream
 from pathway.db.uow import UnitOfWork
 from pathway.errors import InvalidInput
-from pathway.reports import quality
+from pathway.reports import quality, trend
 from pathway.reports.quality import Scope
 
 
@@ -20,6 +20,7 @@ def quality_report(
     today: date,
     mhhs_mcid: float = quality.MHHS_MCID_POINTS,
     charts: bool = False,
+    trend_by: str = "month",
 ) -> dict[str, Any]:
     """The figures as JSON-ready data; with ``charts``, the series the charts draw too."""
     if since and until and since > until:
@@ -37,11 +38,12 @@ def quality_report(
             "pain_mcid": f"a fall of at least {quality.PAIN_MCID_POINTS} points or "
                          f"{quality.PAIN_MCID_PERCENT} % of the baseline (0-10 scale)",
             "mhhs_mcid_points": mhhs_mcid,
-            "rules": "each episode's pinned rule set",
+            "rules": "the rule set recorded on each event",
         },
     }  # fmt: skip
     for name, figure in quality.FIGURES.items():
         report[name] = figure(conn, scope)
+    report["trend"] = trend.trend(conn, scope, trend_by)
     if charts:
         report["series"] = {
             "reassessment_days": quality.reassessment_days(conn, scope),

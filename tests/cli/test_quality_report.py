@@ -6,9 +6,12 @@ diagnostic threshold, so that figures computed with constants would come out wro
 
 from __future__ import annotations
 
+import base64
 import csv
 import io
 import json
+import re
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -16,6 +19,7 @@ import sqlalchemy as sa
 from freezegun import freeze_time
 
 from tests.conftest import Pathway
+from tests.html_check import duplicate_ids, vnu_messages
 
 TODAY = "2027-03-01 12:00:00"
 MRI_OK = ("ifs_mm=12", "qfs_mm=8", "qf_edema=true", "qf_fatty_replacement=false")
@@ -190,10 +194,94 @@ def test_csv_text_and_html_carry_the_same_figures(pathway: Pathway, engine: sa.E
     assert figures[("outcomes", "mhhs.mcid_share")] == "0.5"
     assert "Days from referral to diagnosis" in text and "66.7 %" in text
     page = out.read_text()
-    assert page.startswith("<!DOCTYPE html>") and page.count("<svg") == 4
-    assert "src=" not in page and "<script" not in page  # self-contained: nothing to fetch
+    assert page.startswith("<!DOCTYPE html>") and page.count('src="data:image/svg+xml;base64,') == 5
+    assert not re.search(r"src=\"(?!data:)", page) and "<script" not in page  # self-contained: nothing to fetch
     assert "MRN" not in page
-    assert "Days to the first reassessment" in page or "window 90-180 days" in page
+    assert "Days to the first reassessment" in page and "66.7 %" in page
+
+
+def charts(page: str) -> list[str]:
+    return [base64.b64decode(b).decode() for b in re.findall(r'src="data:image/svg\+xml;base64,([^"]+)"', page)]
+
+
+def test_the_html_report_is_valid_html(pathway: Pathway, engine: sa.Engine, tmp_path: Path) -> None:
+    """Checked by the Nu HTML Checker, the validator the issue was found with."""
+    build(pathway, engine)
+    out = tmp_path / "quality.html"
+    with freeze_time(TODAY):
+        pathway.ok("report", "quality", "--format", "html", "--out", str(out))
+    page = out.read_text()
+    assert duplicate_ids(page) == []
+    assert vnu_messages(out) == []
+    for chart in charts(page):
+        assert "<metadata" not in chart and "rdf:RDF" not in chart
+
+
+def test_the_report_reads_as_a_reviewer_expects(pathway: Pathway, engine: sa.Engine, tmp_path: Path) -> None:
+    build(pathway, engine)
+    out = tmp_path / "quality.html"
+    with freeze_time(TODAY):
+        text = pathway.ok("report", "quality").stdout
+        pathway.ok("report", "quality", "--format", "html", "--out", str(out))
+        quarterly = report(pathway, "--trend", "quarter")
+    # One convention: every share a person reads is a percentage; none is a bare fraction.
+    assert "Share inside the window" in text and "66.7 %" in text and "0.6667" not in text
+    assert not re.search(r"\b0\.\d{3,}", text)
+    # Human labels, no code names.
+    assert "By kind of flag: MRI report: median days open" in text
+    assert not re.search(r"\b[a-z]+_[a-z_]+\b", text.split("Trend by")[0].replace("mhhs_mcid", ""))
+    page = out.read_text()
+    assert "by kind.radiograph report" not in page and "By guard: radiographs first" in page
+    svgs = charts(page)
+    assert len(svgs) == 5
+    states, reassessment, _, overrides, trend = svgs
+    # The window shadings are labelled by the rule versions they belong to (v1 90-180, v2 60-120).
+    assert "rules v1: window 90-180 days" in reassessment_alt(page)
+    assert "rules v2: window 60-120 days" in reassessment_alt(page)
+    # Charts name things as people do (text is drawn as paths, so look at the alt text).
+    assert "surgical referral" in alt_texts(page)[0] and "surgical_referral" not in alt_texts(page)[0]
+    # The trend: every month from the first event to the last, and quarters on request.
+    months = [p["period"] for p in report(pathway)["trend"]["periods"]]
+    assert months[0] == "2026-01" and months[-1] == "2026-12" and len(months) == 12
+    assert [p["period"] for p in quarterly["trend"]["periods"]] == ["2026-Q1", "2026-Q2", "2026-Q3", "2026-Q4"]
+    q2 = quarterly["trend"]["periods"][1]
+    assert q2["early_surgical_referrals"] == {"n": 3, "hits": 1, "share": 0.3333}  # E1, E4, E5 (early)
+    assert q2["first_reassessment_in_window"] == {"n": 2, "hits": 2, "share": 1.0}  # E1, E4
+
+
+def alt_texts(page: str) -> list[str]:
+    return re.findall(r'<img alt="([^"]*)"', page)
+
+
+def reassessment_alt(page: str) -> str:
+    return alt_texts(page)[1]
+
+
+def test_count_axes_have_whole_number_ticks() -> None:
+    """A chart of 1 or 2 episodes must not show ticks at 0.25 episodes."""
+    import matplotlib.pyplot as plt
+
+    from pathway.reports import html
+
+    seen: list[tuple[list[float], list[float]]] = []
+    real_close = plt.close
+
+    def close(fig: Any) -> None:
+        for ax in fig.axes:
+            seen.append((list(ax.get_xticks()), list(ax.get_yticks())))
+        real_close(fig)
+
+    plt.close = close  # type: ignore[assignment]
+    try:
+        html.states_chart({"episodes_opened": {"by_current_state": {"referred": 1, "diagnosed": 2}}})
+        html.overrides_chart({"overrides_by_guard": {"by_guard": {"radiographs_first": 1}}})
+        html.reassessment_chart({"series": {"reassessment_days": [
+            {"days": 93, "opens": 90, "closes": 180, "rules_version": 1}]}})  # fmt: skip
+    finally:
+        plt.close = real_close  # type: ignore[assignment]
+    (states_x, _), (overrides_x, _), (_, reassessments_y) = seen
+    for counts in (states_x, overrides_x, reassessments_y):
+        assert counts and all(float(t).is_integer() for t in counts), counts
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -209,3 +297,44 @@ def test_an_empty_database_reports_zeros_not_errors(pathway: Pathway) -> None:
     r = report(pathway)
     assert r["episodes_opened"]["total"] == 0 and r["outcomes"]["pain"]["median_change"] is None
     assert json.dumps(r)
+
+
+def test_every_way_into_discharged_counts_at_discharge(pathway: Pathway, engine: sa.Engine) -> None:
+    """A reassessment with outcome resolved discharges the episode: its outcome figures count too."""
+    build(pathway, engine)
+    with freeze_time(TODAY):
+        e7 = pathway.open("MRN-7", "left", "2026-01-05")
+        steps(pathway, e7,
+              ("order_radiographs", "2026-01-06"), ("record_radiographs", "2026-01-10", "result=negative"),
+              ("order_mri", "2026-01-11"), ("record_mri", "2026-01-20", *MRI_OK), ("confirm_diagnosis", "2026-01-25"),
+              ("start_conservative", "2026-02-01", "pain=6", "mhhs=50"),
+              ("reassess", "2026-05-05", "outcome=resolved", "pain=1", "mhhs=90"))  # fmt: skip
+    r = report(pathway)
+    assert r["episodes_opened"]["by_current_state"]["discharged"] == 3
+    # E1 8 -> 2, E3 6 -> 5, E7 6 -> 1 (at the resolving reassessment); mHHS 50 -> 80, 60 -> 65, 50 -> 90.
+    assert r["outcomes"] == {
+        "pain": {"n": 3, "median_change": -5.0, "mcid_reached": 2, "mcid_share": 0.6667},
+        "mhhs": {"n": 3, "median_change": 30.0, "mcid_reached": 2, "mcid_share": 0.6667},
+    }
+
+
+def test_past_events_are_judged_by_the_rules_recorded_on_them(pathway: Pathway, engine: sa.Engine) -> None:
+    """Re-pinning episodes to other rules later does not re-judge what was recorded before."""
+    build(pathway, engine)
+    before = report(pathway)
+    strict = {"conservative_min_days": 300, "reassessment_window_open_days": 10, "reassessment_window_close_days": 20,
+              "diagnostic_relief_min_pct": 90}  # fmt: skip
+    with engine.begin() as conn:
+        conn.execute(sa.text("INSERT INTO rule_sets (version, status, created_at, created_by, note) "
+                             "SELECT 3, 'retired', created_at, 'tester', 'strict' FROM rule_sets WHERE version = 1"))
+        conn.execute(sa.text("INSERT INTO rules (rule_set_version, key, position, value, value_type, unit, basis) "
+                             "SELECT 3, key, position, value, value_type, unit, basis FROM rules "
+                             "WHERE rule_set_version = 1"))  # fmt: skip
+        for key, value in strict.items():
+            conn.execute(sa.text("UPDATE rules SET value = :value WHERE rule_set_version = 3 AND key = :key")
+                         .bindparams(sa.bindparam("value", type_=sa.JSON)), {"value": value, "key": key})  # fmt: skip
+        conn.execute(sa.text("UPDATE episodes SET rules_version = 3"))  # every episode now pinned elsewhere
+    after = report(pathway)
+    for figure in ("first_reassessment_in_window", "injections", "early_surgical_referrals", "outcomes"):
+        assert after[figure] == before[figure], figure
+    assert after["rules_versions"] == [1, 2]  # the versions recorded on the events
