@@ -8,6 +8,12 @@ spaces) and one Provenance per event, carrying its chain hash. Only one episode 
 in memory at a time. The codes used, and where no code system has one, are listed in
 ``CODES`` and in the README.
 
+An export over a period holds each event-level resource of the period's events and the
+episode-level resources (as they stood at ``--until``) of every episode with an event in
+it; so that every reference resolves inside the export, it also holds the earlier
+resources these refer to (the MRI measurements a Condition cites as evidence, the
+injection a response is part of), without their Provenance.
+
 Pseudonymised exports reference patients by pseudonym, withhold free text, and write
 each date as ``DAY0 + N days`` (N = days since the episode's referral), since FHIR
 has no relative dates; ``meta.security`` carries the HL7 label PSEUDED.
@@ -101,6 +107,7 @@ class Fold:
     surgery_plan: dict[str, Any] | None = None
     evidence: list[str] = field(default_factory=list)
     injections: dict[int, dict[str, Any]] = field(default_factory=dict)
+    held: dict[str, dict[str, Any]] = field(default_factory=dict)  # made before the period, by "Type/id"
     out: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in TYPES})
 
     # -- values ------------------------------------------------------------------
@@ -131,13 +138,17 @@ class Fold:
         laterality = {"url": LATERALITY_EXTENSION, "valueCodeableConcept": _coded(SNOMED, code, display)}
         return [{"extension": [laterality], "text": f"{self.side} {what}"}]
 
-    def resource(self, kind: str, suffix: str, body: dict[str, Any], emit: bool = True) -> dict[str, Any]:
+    def resource(self, kind: str, suffix: str, body: dict[str, Any], emit: bool | None = True) -> dict[str, Any]:
+        """A resource of this episode: exported (``emit``), held in case an exported one refers to it
+        (False), or left for the caller to place (None: the episode-level resources)."""
         resource = {"resourceType": kind, "id": f"{self.prefix}{suffix}"}
         if self.pseudonymised:
             resource["meta"] = {"security": [PSEUDED]}
         resource.update(body)
         if emit:
             self.out[kind].append(resource)
+        elif emit is False:
+            self.held[f"{kind}/{resource['id']}"] = resource
         return resource
 
     # -- events ------------------------------------------------------------------
@@ -280,7 +291,18 @@ class Fold:
         self.condition()
         if self.plan_start is not None:
             self.care_plan()
+        self.include_referenced()
         return self.out
+
+    def include_referenced(self) -> None:
+        """Add every earlier resource that an exported one refers to (and what those refer to)."""
+        pending = [r for items in self.out.values() for r in items]
+        while pending:
+            for reference in references(pending.pop()):
+                resource = self.held.pop(reference, None)
+                if resource is not None:
+                    self.out[resource["resourceType"]].append(resource)
+                    pending.append(resource)
 
     def episode_of_care(self) -> None:
         periods = []
@@ -301,7 +323,7 @@ class Fold:
             "type": [{"text": "Ischiofemoral impingement care pathway"}],
             "diagnosis": [{"condition": self.ref("Condition", "-condition")}],
             "patient": self.subject, "period": period,
-        }, emit=False))  # fmt: skip
+        }, emit=None))  # fmt: skip
 
     def condition(self) -> None:
         body: dict[str, Any] = {}
@@ -320,7 +342,7 @@ class Fold:
             body["abatementDateTime"] = self.day(self.resolved_on)
         if self.evidence:
             body["evidence"] = [{"detail": [{"reference": f"Observation/{i}"} for i in self.evidence]}]
-        self.out["Condition"].append(self.resource("Condition", "-condition", body, emit=False))
+        self.out["Condition"].append(self.resource("Condition", "-condition", body, emit=None))
 
     def care_plan(self) -> None:
         assert self.plan_start is not None
@@ -338,7 +360,20 @@ class Fold:
             "status": status, "intent": "plan", "title": "Ischiofemoral impingement: conservative care, then surgery "
             "if it fails", "subject": self.subject, "period": {"start": self.day(self.plan_start)},
             "addresses": [self.ref("Condition", "-condition")], "activity": activities,
-        }, emit=False))  # fmt: skip
+        }, emit=None))  # fmt: skip
+
+
+def references(value: Any) -> Iterator[str]:
+    """Every ``reference`` ("Type/id") anywhere inside a resource."""
+    if isinstance(value, dict):
+        for key, inner in value.items():
+            if key == "reference" and isinstance(inner, str):
+                yield inner
+            else:
+                yield from references(inner)
+    elif isinstance(value, list):
+        for inner in value:
+            yield from references(inner)
 
 
 def folds(

@@ -160,3 +160,40 @@ def test_a_fhir_export_replaces_an_earlier_one_but_nothing_else(pathway: Pathway
     result = pathway("audit", "export", "--format", "fhir", "--out", str(out))
     assert result.exit_code == 2 and "choose a new or empty folder" in result.stderr
     assert (out / "notes.txt").read_text() == "mine"
+
+
+def references(value: Any) -> list[str]:
+    """Every ``reference`` value anywhere in a resource (walked independently of the exporter)."""
+    text = json.dumps(value)
+    return re.findall(r'"reference": "([^"]+)"', text)
+
+
+def dangling(resources: dict[str, list[dict[str, Any]]]) -> list[tuple[str, str]]:
+    """(resource, reference) for every reference that names no resource of the export."""
+    present = {f"{kind}/{r['id']}" for kind, items in resources.items() for r in items}
+    return [(f"{kind}/{r['id']}", ref) for kind, items in resources.items() for r in items
+            for ref in references(r) if ref not in present]  # fmt: skip
+
+
+@pytest.mark.parametrize("period", [
+    (), ("--since", "2026-02-16", "--until", "2026-02-28"), ("--since", "2026-02-01", "--until", "2026-02-15"),
+    ("--since", "2026-05-06"), ("--until", "2026-01-10"), ("--since", "2026-07-01", "--until", "2026-07-31"),
+], ids=["whole", "response-after-injection", "injection-not-response", "surgery-on", "work-up", "follow-up"])  # fmt: skip
+def test_every_reference_resolves_inside_the_export(pathway: Pathway, tmp_path: Path, period: tuple[str, ...]) -> None:
+    build_trail(pathway)
+    for identified in ((), ("--identified",)):
+        res = fhir_export(pathway, tmp_path / f"fhir{len(identified)}", *identified, *period)
+        assert res["Condition"], "every period here holds events"
+        assert dangling(res) == []
+        validate(res)
+
+
+def test_a_period_export_includes_the_earlier_resources_it_refers_to(pathway: Pathway, tmp_path: Path) -> None:
+    build_trail(pathway)
+    res = fhir_export(pathway, tmp_path / "fhir", "--identified", "--since", "2026-02-16", "--until", "2026-02-28")
+    assert [r["id"] for r in res["Provenance"]] == ["episode-1-event-9", "episode-2-event-3"]  # the period's events
+    procedures = by_id(res["Procedure"])
+    assert list(procedures) == ["episode-1-event-8"]  # the injection of 2026-02-15 its response is part of
+    observations = by_id(res["Observation"])
+    assert {"episode-1-event-5-ifs-mm", "episode-1-event-5-qfs-mm"} <= set(observations)  # the Condition's evidence
+    assert "episode-1-event-7-pain" not in observations  # nothing refers to the baseline pain
