@@ -13,6 +13,7 @@ from alembic import context
 
 from pathway.db import models
 from pathway.db.engine import create_engine, resolve_url
+from pathway.db.migrate import migrating
 
 config = context.config
 if config.config_file_name:
@@ -36,9 +37,11 @@ def run_online() -> None:
         with context.begin_transaction():
             context.run_migrations()
         return
+    # The alembic command: the same locked transaction, with SQLite's foreign keys off, as
+    # `pathway db upgrade` (tables rebuilt by batch migrations would otherwise fail them).
     url, is_default = resolve_url(context.get_x_argument(as_dictionary=True).get("db"))
     engine = create_engine(url, create_folder=is_default)
-    with engine.connect() as connection:
+    with migrating(engine) as connection:
         _configure(connection)
         with context.begin_transaction():
             context.run_migrations()

@@ -8,8 +8,10 @@ upgrade``), since production schema changes should be deliberate.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
@@ -47,26 +49,37 @@ def current_revision(connection: sa.Connection) -> str | None:
     return connection.execute(sa.text("SELECT version_num FROM alembic_version")).scalar()
 
 
-def _run(engine: sa.Engine, action, revision: str) -> None:  # type: ignore[no-untyped-def]
-    """Run one alembic command in a single locked transaction.
+@contextmanager
+def migrating(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection inside the one locked transaction a migration runs in.
 
     SQLite: foreign keys are switched off for the duration (batch migrations rebuild
-    tables) and checked before commit. PostgreSQL: an advisory lock makes concurrent
-    upgrades wait for each other instead of racing to create the same tables.
+    tables, and PRAGMA foreign_keys cannot change inside a transaction) and checked
+    before commit. PostgreSQL: an advisory lock makes concurrent upgrades wait for each
+    other instead of racing to create the same tables. ``pathway db upgrade`` and the
+    ``alembic`` command (migrations/env.py) both migrate through here.
     """
     with engine.connect() as connection:
         sqlite = connection.dialect.name == "sqlite"
         if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys = OFF")  # type: ignore[union-attr]
         connection.execution_options(**{WRITE: True})
-        with connection.begin():
-            if not sqlite:
-                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
-            action(alembic_config(connection), revision)
-            if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
-                raise RuntimeError("migration left rows that break foreign keys")
-        if sqlite:
-            connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")
+        try:
+            with connection.begin():
+                if not sqlite:
+                    connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": LOCK_KEY})
+                yield connection
+                if sqlite and connection.exec_driver_sql("PRAGMA foreign_key_check").first():
+                    raise RuntimeError("migration left rows that break foreign keys")
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys = ON")  # type: ignore[union-attr]
+
+
+def _run(engine: sa.Engine, action: Callable[[Config, str], Any], revision: str) -> None:
+    """Run one alembic command in a single locked transaction."""
+    with migrating(engine) as connection:
+        action(alembic_config(connection), revision)
 
 
 def upgrade(engine: sa.Engine, revision: str = "head") -> None:

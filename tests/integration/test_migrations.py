@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+from pathlib import Path
+
 import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
@@ -10,6 +14,7 @@ from pathway.db import migrate
 from pathway.db.models import Base
 from pathway.db.uow import UnitOfWork
 from pathway.services import rules
+from tests.conftest import Pathway
 from tests.pathway_spec import DEFAULT_RULES
 
 
@@ -48,3 +53,42 @@ def test_rule_set_1_holds_the_specified_defaults(engine: sa.Engine) -> None:
     assert all(r["basis"] for r in shown["rules"])
     units = {r["key"]: r["unit"] for r in shown["rules"]}
     assert units["mri_ifs_max_mm"] == "mm" and units["conservative_min_days"] == "days"
+
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def alembic(url: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """The plain ``alembic`` command line, as a developer runs it from the repository."""
+    return subprocess.run(
+        [sys.executable, "-m", "alembic", "-c", str(ROOT / "alembic.ini"), "-x", f"db={url}", *args],
+        cwd=ROOT, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+
+
+def test_the_alembic_command_downgrades_and_upgrades_like_pathway(db_url: str, engine: sa.Engine) -> None:
+    """`alembic downgrade base` on a database with data, then upgrade, then again: both back ends."""
+    pathway = Pathway(db_url)
+    pathway.open("MRN-1")
+    pathway.ok("rules", "new", "--from", str(_rules_file(pathway, ROOT)))  # a second rule set (rule_sets rows)
+    done = alembic(db_url, "downgrade", "base")
+    assert done.returncode == 0, done.stderr
+    with engine.connect() as conn:
+        assert set(sa.inspect(conn).get_table_names()) <= {"alembic_version"}
+    for _ in range(2):
+        done = alembic(db_url, "upgrade", "head")
+        assert done.returncode == 0, done.stderr
+    with engine.connect() as conn:
+        assert migrate.current_revision(conn) == migrate.head_revision()
+    assert _drift(engine) == []
+    done = alembic(db_url, "current")
+    assert done.returncode == 0 and migrate.head_revision() in done.stdout
+
+
+def _rules_file(pathway: Pathway, root: Path) -> Path:
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="pathway-rules-"))
+    target = folder / "rules.toml"
+    pathway.ok("rules", "export", "1", "--out", str(target))
+    return target
