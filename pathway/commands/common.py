@@ -79,11 +79,13 @@ class App:
 
         ``schema``: "current" brings SQLite (or an empty database) up to date and
         refuses an outdated PostgreSQL schema; "lenient" tolerates an outdated one
-        (for `db info`); "any" does not look (for `db upgrade`).
+        (for `db info`); "any" does not look (for `db upgrade`). Only `db upgrade`
+        ("any") and the default location may create a SQLite file: any other command
+        on a missing file is exit 2, naming the path.
         """
         if self._engine is None:
             url, is_default = resolve_url(self.db)
-            engine = create_engine(url, create_folder=is_default)
+            engine = create_engine(url, create_folder=is_default, create=is_default or schema == "any")
             try:
                 if schema != "any":
                     migrate.ensure_current(engine, strict=schema == "current")

@@ -22,6 +22,7 @@ from pathway.clock import today
 
 # (a note for the reader, a command line); {id} is the latest episode opened, {d:N} the date N days ago.
 STEPS: list[tuple[str, str]] = [
+    ("Create the database (only `db upgrade` creates one: a mistyped --db path is an error).", "db upgrade"),
     ("Open an episode for a synthetic patient, referred 330 days ago.",
      "episode open --patient DEMO-0001 --side left --referred-on {d:330}"),
     ("Radiographs first, then MRI.", "advance {id} order_radiographs --on {d:328}"),

@@ -57,8 +57,12 @@ def shown(url: URL) -> str:
     return url.render_as_string(hide_password=True)
 
 
-def _prepare_sqlite_file(url: URL, create_folder: bool) -> None:
-    """Create a new database file readable by its owner only (it holds patient data)."""
+def _prepare_sqlite_file(url: URL, create_folder: bool, create: bool) -> None:
+    """Create a new database file readable by its owner only (it holds patient data).
+
+    With ``create`` false a missing file is an error naming the path: a mistyped --db
+    must not silently start an empty database.
+    """
     database = url.database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
@@ -67,6 +71,11 @@ def _prepare_sqlite_file(url: URL, create_folder: bool) -> None:
         path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if not path.parent.is_dir():
         raise InvalidInput(f"The folder {path.parent} does not exist; create it or choose another --db path.")
+    if not create and not path.exists():
+        raise InvalidInput(
+            f"There is no database at {path}. Check the path given with --db or PATHWAY_DATABASE_URL; "
+            f"to start a new database there, run `pathway --db {path} db upgrade`."
+        )
     if not path.exists():
         try:
             os.close(os.open(path, os.O_CREAT | os.O_WRONLY, 0o600))
@@ -91,10 +100,11 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_engine(url: URL, *, create_folder: bool = False, echo: bool = False) -> Engine:
-    """An engine for ``url``; no connection is made yet."""
+def create_engine(url: URL, *, create_folder: bool = False, create: bool = True, echo: bool = False) -> Engine:
+    """An engine for ``url``; no connection is made yet. A missing SQLite file is created
+    (owner-only) unless ``create`` is false, when it is an error (exit 2)."""
     if url.get_backend_name() == "sqlite":
-        _prepare_sqlite_file(url, create_folder)
+        _prepare_sqlite_file(url, create_folder, create)
         engine = sa.create_engine(url, echo=echo, poolclass=sa.pool.NullPool)
         _configure_sqlite(engine)
         return engine

@@ -130,8 +130,30 @@ def test_demo_walks_the_pathway_and_shows_a_refusal() -> None:
 def test_installed_entry_point_runs_without_traceback(tmp_path: Path) -> None:
     exe = Path(sys.executable).with_name("pathway")
     env = {**os.environ, "PATHWAY_DATABASE_URL": f"sqlite:///{tmp_path}/e.db"}
+    assert subprocess.run([str(exe), "db", "upgrade"], capture_output=True, env=env).returncode == 0
     done = subprocess.run([str(exe), "--json", "episode", "show", "5"], capture_output=True, text=True, env=env)
     assert done.returncode == 3
     assert "no episode 5" in done.stderr and "Traceback" not in done.stderr
     version = subprocess.run([str(exe), "--version"], capture_output=True, text=True)
     assert version.returncode == 0 and "pathway" in version.stdout
+
+
+def test_a_mistyped_database_path_is_exit_2_not_a_new_empty_database(tmp_path: Path) -> None:
+    runner = CliRunner()
+    real = tmp_path / "clinic.sqlite3"
+    assert runner.invoke(cli, ["--db", str(real), "db", "upgrade"]).exit_code == 0  # db upgrade may create it
+    assert runner.invoke(cli, ["--db", str(real), "episode", "list"]).exit_code == 0
+    for args in (["episode", "list"], ["--json", "worklist"], ["db", "info"], ["audit", "verify"]):
+        for typo in (str(tmp_path / "clinic.sqlite"), f"sqlite:///{tmp_path / 'clinc.sqlite3'}"):
+            result = runner.invoke(cli, ["--db", typo, *args])
+            assert result.exit_code == 2, (args, result.output)
+            assert f"There is no database at {tmp_path}" in result.stderr and "Traceback" not in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["clinic.sqlite3"] + sorted(
+        p.name for p in tmp_path.iterdir() if p.name.startswith("clinic.sqlite3-")
+    )  # nothing was created beside the real database
+
+
+def test_the_default_database_is_created_on_first_use(tmp_path: Path) -> None:
+    result = CliRunner().invoke(cli, ["--json", "episode", "list"])  # XDG_DATA_HOME is the test's folder
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "xdg-data" / "pathway" / "pathway.sqlite3").is_file()
