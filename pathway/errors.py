@@ -46,3 +46,9 @@ class Conflict(PathwayError):
 
 class AccessDenied(PathwayError):
     exit_code = 5
+
+
+class Unavailable(PathwayError):
+    """A tool or service this command needs is missing (sysexits EX_UNAVAILABLE)."""
+
+    exit_code = 69

@@ -78,7 +78,12 @@ def info() -> None:
 @click.option("--force", is_flag=True, help="Replace PATH if it exists.")
 @global_options
 def backup(path: str, force: bool) -> None:
-    """Copy the live database to PATH, consistently (SQLite), or print the pg_dump command (PostgreSQL)."""
+    """Copy the live database to PATH consistently: SQLite's backup API, or pg_dump's custom format (PostgreSQL).
+
+    \b
+    Example:
+      pathway db backup /srv/backups/pathway-$(date +%F).sqlite3
+    """
     a = app()
     with a.uow() as uow:
         a.authorize(uow, "db.backup")
@@ -87,10 +92,6 @@ def backup(path: str, force: bool) -> None:
 
 
 def _backup_human(data: dict[str, Any]) -> None:
-    if not data["written"]:
-        click.echo("For PostgreSQL use pg_dump (it asks for the password, or reads PGPASSWORD or ~/.pgpass):")
-        click.echo(data["command"])
-        return
     click.echo(
         f"Backed up {data['episodes']} episodes and {data['events']} events to {data['path']} "
         f"({data['bytes']} bytes, readable by you only; integrity {data['integrity']})."

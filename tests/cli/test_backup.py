@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import stat
+import subprocess
 import threading
 from pathlib import Path
 
@@ -47,6 +48,7 @@ def test_a_new_database_file_is_readable_by_its_owner_only(tmp_path: Path) -> No
     old = os.umask(0o022)
     try:
         path = tmp_path / "site.sqlite3"
+        Pathway(f"sqlite:///{path}").ok("db", "upgrade")  # only db upgrade creates a database
         Pathway(f"sqlite:///{path}").open()
         engine = _engine(path)
         with engine.connect() as conn:  # while a writer is connected, WAL and shared-memory files exist
@@ -62,6 +64,7 @@ def test_a_new_database_file_is_readable_by_its_owner_only(tmp_path: Path) -> No
 def test_backup_restores_and_every_chain_verifies(tmp_path: Path) -> None:
     live = tmp_path / "live.sqlite3"
     pathway = Pathway(f"sqlite:///{live}")
+    pathway.ok("db", "upgrade")
     _populate(pathway)
     copy = tmp_path / "backups" / "copy.sqlite3"
     copy.parent.mkdir()
@@ -87,6 +90,7 @@ def test_backup_restores_and_every_chain_verifies(tmp_path: Path) -> None:
 
 def test_backup_never_overwrites_unless_forced(tmp_path: Path) -> None:
     pathway = Pathway(f"sqlite:///{tmp_path / 'live.sqlite3'}")
+    pathway.ok("db", "upgrade")
     pathway.open()
     target = tmp_path / "copy.sqlite3"
     target.write_text("precious")
@@ -103,6 +107,7 @@ def test_backup_is_consistent_while_others_write(tmp_path: Path) -> None:
     live = tmp_path / "live.sqlite3"
     url = f"sqlite:///{live}"
     pathway = Pathway(url)
+    pathway.ok("db", "upgrade")
     ids = _populate(pathway)
     in_care = ids[2]
 
@@ -130,11 +135,43 @@ def test_backup_is_consistent_while_others_write(tmp_path: Path) -> None:
 
 
 @pytest.mark.postgres_only
-def test_postgresql_backup_prints_the_pg_dump_command_without_password(db_url: str, tmp_path: Path) -> None:
+def test_postgresql_backup_runs_pg_dump_and_the_dump_restores(pathway: Pathway, db_url: str, tmp_path: Path) -> None:
+    eid = pathway.open("MRN-1")
+    pathway.ok("advance", str(eid), "order_radiographs")
+    out = tmp_path / "site.dump"
+    result = pathway.json("db", "backup", str(out))
+    assert result["written"] and result["integrity"] == "ok" and (result["episodes"], result["events"]) == (1, 2)
+    assert out.read_bytes().startswith(b"PGDMP") and stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert result["bytes"] == out.stat().st_size
+    assert pathway("db", "backup", str(out)).exit_code == 2  # exists: --force to replace it
+    assert pathway.ok("db", "backup", str(out), "--force")
+    restored = f"{sa.make_url(db_url).database}_restored"
+    admin = sa.create_engine(sa.make_url(db_url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'CREATE DATABASE "{restored}"'))
+        url = sa.make_url(db_url).set(database=restored)
+        done = subprocess.run(["pg_restore", "--no-owner", f"--dbname={url.set(drivername='postgresql')}",
+                               str(out)], capture_output=True, text=True)  # fmt: skip
+        assert done.returncode == 0, done.stderr
+        assert Pathway(url.render_as_string(hide_password=False)).ok("audit", "verify")
+        copy = sa.create_engine(url)
+        with copy.connect() as conn:
+            assert conn.execute(sa.text("SELECT count(*) FROM events")).scalar_one() == 2
+        copy.dispose()
+    finally:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{restored}" WITH (FORCE)'))
+        admin.dispose()
+
+
+@pytest.mark.postgres_only
+def test_without_pg_dump_backup_fails_and_prints_the_command(db_url: str, tmp_path: Path) -> None:
     with_password = db_url.replace("postgres@", "postgres:hunter2@")
-    result = Pathway(with_password)("db", "backup", str(tmp_path / "site.dump"))
-    assert result.exit_code == 0, result.output
-    assert "pg_dump --format=custom" in result.stdout and "--dbname=" in result.stdout
+    result = Pathway(with_password)("db", "backup", str(tmp_path / "site.dump"), env={"PATH": str(tmp_path)})
+    assert result.exit_code == 69, result.output  # a cron job must not believe it has a backup
+    assert "pg_dump is not installed" in result.stderr and "no backup was made" in result.stderr
+    assert "pg_dump --format=custom" in result.stderr and "--dbname=" in result.stderr
     assert "hunter2" not in result.output
     assert not (tmp_path / "site.dump").exists()
 
