@@ -11,6 +11,7 @@ from pathway import __version__
 from pathway.commands.advance import advance, next_
 from pathway.commands.audit import audit
 from pathway.commands.common import PathwayGroup, global_options
+from pathway.commands.corrections import correct, void
 from pathway.commands.db import db
 from pathway.commands.demo import demo
 from pathway.commands.diagram import diagram
@@ -33,7 +34,7 @@ def cli() -> None:
     """
 
 
-for command in (episode, advance, next_, worklist, jobs, rules, diagram, audit, report, db, user, demo):
+for command in (episode, advance, next_, correct, void, worklist, jobs, rules, diagram, audit, report, db, user, demo):
     cli.add_command(command)
 
 

@@ -23,9 +23,10 @@ class Refused(PathwayError):
 
     exit_code = 1
 
-    def __init__(self, message: str, *, verdicts: list | None = None) -> None:
+    def __init__(self, message: str, *, verdicts: list | None = None, overridable: bool = True) -> None:
         super().__init__(message, details=[v.message for v in verdicts or [] if not v.passed])
         self.verdicts = verdicts or []
+        self.overridable = overridable  # False: an override cannot help (e.g. dates out of order)
 
 
 class InvalidInput(PathwayError):

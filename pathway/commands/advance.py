@@ -35,7 +35,8 @@ def advance(
     """
     a = app()
     with a.uow(write=True) as uow:
-        actor = a.authorize(uow, *advance_actions(trigger, override_reason is not None), episode_id=episode_id)
+        actions = advance_actions(trigger, override_reason is not None, assignments)
+        actor = a.authorize(uow, *actions, episode_id=episode_id)
         result = service.advance(
             uow, episode_id=episode_id, trigger=trigger, assignments=assignments, occurred_on=occurred_on,
             override_reason=override_reason, actor=actor, now=a.now(), expect_version=expect_version,

@@ -188,7 +188,7 @@ def table(title: str | None, columns: Iterable[str], rows: Iterable[Iterable[Any
 def fail(error: PathwayError) -> NoReturn:
     """Report ``error`` on stderr (and as JSON on stdout with --json) and exit."""
     lines = [error.message]
-    if isinstance(error, Refused):
+    if isinstance(error, Refused) and error.overridable:
         lines[0] += " To go ahead anyway, a clinician can repeat the command with --override REASON."
     if error.details:
         lines.append("Reasons: " + " ".join(f"({i}) {d}" for i, d in enumerate(error.details, 1)))

@@ -100,7 +100,9 @@ def _value_text(value: Any) -> str:
     if isinstance(value, bool):
         return str(value).lower()
     if isinstance(value, list):
-        return ",".join(map(str, value))
+        return ",".join(map(_value_text, value))
+    if isinstance(value, dict):  # a correction's new values, or the steps its override covers
+        return "{" + " ".join(f"{k}={_value_text(v)}" for k, v in value.items()) + "}"
     return str(value)
 
 
@@ -116,23 +118,31 @@ def _fields_text(event: dict[str, Any]) -> str:
 
 @episode.command("history")
 @click.argument("episode_id", type=ID, metavar="ID")
+@click.option(
+    "--effective", is_flag=True, help="The history as it now counts: voided events left out, corrections applied."
+)
 @global_options
-def history(episode_id: int) -> None:
-    """Every event of an episode, in order, with overrides."""
+def history(episode_id: int, effective: bool) -> None:
+    """Every event of an episode, in order, with overrides and each event's status.
+
+    A status is `effective`, `corrected by N` or `entered in error by N` (see `pathway correct`, `pathway void`).
+    """
     a = app()
     with a.uow() as uow:
         a.authorize(uow, "episode.history", episode_id=episode_id)
-        events = episodes.episode_history(uow, episode_id)
+        events = episodes.episode_history(uow, episode_id, effective=effective)
+    title = f"Episode {episode_id}: {'effective history' if effective else 'history'}"
     emit(
         events,
         lambda data: table(
-            f"Episode {episode_id}: history",
-            ("seq", "date", "trigger", "from -> to", "fields", "actor", "override"),
+            title,
+            ("seq", "date", "trigger", "from -> to", "fields", "actor", "override", "status"),
             (
                 (
                     e["seq"], e["occurred_on"], e["trigger"], _move(e),
                     _fields_text(e), e["actor"],
                     f"{', '.join(e['overridden_guards'])}: {e['override_reason']}" if e["override_reason"] else "",
+                    e["status"],
                 )
                 for e in data
             ),

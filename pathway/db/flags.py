@@ -31,7 +31,8 @@ from sqlalchemy.orm import Session
 
 from pathway.clock import site_timezone
 from pathway.db.models import PENDING, UNSCHEDULED, EpisodeRow, EventRow, FlagRow, RuleRow
-from pathway.domain.history import RecordedEvent, facts_from
+from pathway.domain.effective import effective_history
+from pathway.domain.history import CORRECTIONS, RecordedEvent, facts_from
 from pathway.domain.rules import RuleSet
 from pathway.domain.timers import StoredFlag, expected_flags, reconcile
 
@@ -151,12 +152,13 @@ def reconcile_episodes(connection: sa.Connection, episodes: Iterable[EpisodeKey]
     retimes: list[dict[str, Any]] = []
     drops: list[int] = []
     resolves: list[dict[str, Any]] = []
+    reopens: list[dict[str, Any]] = []
     for episode in episodes:
         history = events.get(episode.id, [])
         if not history:
             continue
         last_id, last = history[-1]
-        facts = facts_from(episode.referred_on, [e for _, e in history])
+        facts = facts_from(episode.referred_on, effective_history([e for _, e in history]))
         expected = expected_flags(episode.state, facts, rules[episode.rules_version])
         plan = reconcile(
             expected, stored.get(episode.id, []), trigger=last.trigger, from_state=last.from_state, today=today
@@ -166,12 +168,20 @@ def reconcile_episodes(connection: sa.Connection, episodes: Iterable[EpisodeKey]
              "due_on": f.due_on, "overdue_on": f.overdue_on, "opened_at": None}
             for f in plan.insert
         ]  # fmt: skip
+        if last.trigger in CORRECTIONS:  # a flag resolved by an event that no longer counts is due again
+            reopens += [
+                {"b_episode": episode.id, "b_kind": f.kind, "b_anchor": f.anchor_on, "b_milestone": f.milestone,
+                 "b_due": f.due_on, "b_overdue": f.overdue_on, "b_today": today}
+                for f in plan.insert
+            ]  # fmt: skip
         retimes += [
             {"b_id": row_id, "b_due": f.due_on, "b_overdue": f.overdue_on, "b_keep_open": keep}
             for row_id, f, keep in plan.retime
         ]
         drops += plan.drop
         resolves += [{"b_id": row_id, "b_how": how, "b_event": last_id} for row_id, how in plan.resolve]
+    if reopens:
+        _reopen(connection, reopens)
     if inserts:
         connection.execute(_insert(connection), inserts)
     if retimes:
@@ -195,6 +205,29 @@ def reconcile_episodes(connection: sa.Connection, episodes: Iterable[EpisodeKey]
             resolves,
         )
     return len(resolves)
+
+
+def _reopen(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Un-resolve flags expected again after a correction (same kind, anchor and milestone).
+
+    One that was opened and is still due stays open (it was overdue all along); one not
+    due yet goes back to waiting for its due day.
+    """
+    connection.execute(
+        sa.update(FLAGS)
+        .where(
+            FLAGS.c.episode_id == sa.bindparam("b_episode"), FLAGS.c.kind == sa.bindparam("b_kind"),
+            FLAGS.c.anchor_on == sa.bindparam("b_anchor"), FLAGS.c.milestone == sa.bindparam("b_milestone"),
+            FLAGS.c.resolved_at.is_not(None),
+        )
+        .values(
+            resolved_at=None, resolution=None, resolved_event_id=None,
+            due_on=sa.bindparam("b_due"), overdue_on=sa.bindparam("b_overdue"),
+            opened_at=sa.case((sa.bindparam("b_due", type_=sa.Date) <= sa.bindparam("b_today", type_=sa.Date),
+                               FLAGS.c.opened_at), else_=None),
+        ),
+        rows,
+    )  # fmt: skip
 
 
 def schedule_stale(connection: sa.Connection, *, after_id: int, limit: int, now: datetime) -> tuple[list[int], int]:

@@ -179,6 +179,29 @@ class EventRow(Base):
     episode: Mapped[EpisodeRow] = relationship(back_populates="events")
 
 
+class RevisionRow(Base):
+    """How a recorded event now counts, where that differs from its record (a projection).
+
+    One row per event that was voided (``entered_in_error``), corrected, or re-derived
+    by a correction of an earlier event (``effective``, with new states or derived
+    fields), holding its effective form. Rewritten with the episode row, in the same
+    transaction as the correcting event; `audit verify` checks it against the replay.
+    Reports read events through it (db/effective.py).
+    """
+
+    __tablename__ = "revisions"
+    __table_args__ = (sa.CheckConstraint(_in("status", ("corrected", "effective", "entered_in_error")), name="status"),)
+
+    episode_id: Mapped[int] = mapped_column(sa.ForeignKey("episodes.id"), primary_key=True)
+    seq: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    status: Mapped[str] = mapped_column(sa.String(16))
+    by_seq: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    from_state: Mapped[str | None] = mapped_column(sa.String(32), nullable=True)
+    to_state: Mapped[str] = mapped_column(sa.String(32))
+    occurred_on: Mapped[date] = mapped_column(sa.Date)
+    fields: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+
+
 class FlagRow(Base):
     """A timer of PATHWAY.md for one episode: scheduled, then opened when due, then resolved.
 

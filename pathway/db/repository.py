@@ -3,6 +3,9 @@
 ``append_event`` is the only code that writes an event: it numbers it, chains its
 hash and moves the episode's projection (state, dates, chain head) in the same flush,
 and brings the episode's flags in line with it in the same transaction (db/flags.py).
+``snapshot`` is the one place an episode's history is read for a decision; after an
+event that changes what earlier events say (a correction, a void, an amendment),
+``project`` sets the episode row and its revisions to what the re-derived history gives.
 """
 
 from __future__ import annotations
@@ -15,12 +18,14 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from pathway.db import flags
-from pathway.db.models import EpisodeRow, EventRow, RuleRow, RuleSetRow
+from pathway.db.models import EpisodeRow, EventRow, RevisionRow, RuleRow, RuleSetRow
 from pathway.domain.audit import GENESIS, chain_hash, event_payload
 from pathway.domain.decisions import EpisodeSnapshot
+from pathway.domain.effective import Replay, effective_history, revisions
 from pathway.domain.guards import Verdict
 from pathway.domain.history import RecordedEvent
 from pathway.domain.rules import RuleSet
+from pathway.domain.states import TERMINAL
 from pathway.errors import InvalidInput, NotFound
 
 
@@ -52,23 +57,85 @@ def rule_set_row(session: Session, version: int | None = None) -> RuleSetRow:
 
 
 def rule_set(session: Session, version: int) -> RuleSet:
-    rows = session.execute(sa.select(RuleRow.key, RuleRow.value).where(RuleRow.rule_set_version == version)).all()
-    return RuleSet(version, {key: value for key, value in rows})
+    return rule_sets(session, {version})[version]
+
+
+def rule_sets(session: Session, versions: set[int]) -> dict[int, RuleSet]:
+    """Several rule sets in one query (an episode's history may span a rule migration)."""
+    values: dict[int, dict[str, Any]] = {v: {} for v in versions}
+    rows = session.execute(
+        sa.select(RuleRow.rule_set_version, RuleRow.key, RuleRow.value).where(RuleRow.rule_set_version.in_(versions))
+    )
+    for version, key, value in rows:
+        values[version][key] = value
+    return {version: RuleSet(version, found) for version, found in values.items()}
 
 
 def recorded(event: EventRow) -> RecordedEvent:
-    return RecordedEvent(event.seq, event.trigger, event.from_state, event.to_state, event.occurred_on, event.fields)
+    return RecordedEvent(
+        event.seq, event.trigger, event.from_state, event.to_state, event.occurred_on, event.fields,
+        event.rules_version, tuple(event.overridden_guards or ()),
+    )  # fmt: skip
 
 
 def snapshot(session: Session, episode: EpisodeRow) -> EpisodeSnapshot:
+    """The episode for a decision: its effective history, and the record behind it."""
+    records = [recorded(e) for e in events_of(session, episode.id)]
+    sets = rule_sets(session, {episode.rules_version, *(e.rules_version for e in records if e.rules_version)})
     return EpisodeSnapshot(
         id=episode.id,
         state=episode.state,
         referred_on=episode.referred_on,
         has_hip_arthroplasty=episode.has_hip_arthroplasty,
-        rules=rule_set(session, episode.rules_version),
-        events=[recorded(e) for e in events_of(session, episode.id)],
+        rules=sets[episode.rules_version],
+        events=effective_history(records),
+        side=episode.side,
+        patient_ref=episode.patient_ref,
+        recorded=records,
+        rule_sets=sets,
     )
+
+
+def open_episode_for(session: Session, patient_ref: str, side: str, *, other_than: int | None = None) -> int | None:
+    """The open episode of this patient on this side, if any (one at most may exist)."""
+    query = sa.select(EpisodeRow.id).where(
+        EpisodeRow.patient_ref == patient_ref, EpisodeRow.side == side, EpisodeRow.state.not_in(TERMINAL)
+    )
+    if other_than is not None:
+        query = query.where(EpisodeRow.id != other_than)
+    return session.scalar(query)
+
+
+def project(session: Session, episode: EpisodeRow, records: Sequence[RecordedEvent], result: Replay) -> None:
+    """Make the episode row and its revisions what the re-derived history ``result`` gives.
+
+    Called after the event that changed the history was appended, in its transaction;
+    refuses (leaving the caller to roll back) when the episode would become a second
+    open episode of its patient and side.
+    """
+    attrs = result.attributes
+    if result.state not in TERMINAL:  # it may have been reopened, or moved to another patient or side
+        other = open_episode_for(session, attrs.patient_ref or "", attrs.side or "", other_than=episode.id)
+        if other is not None:
+            raise InvalidInput(
+                f"This would give the patient two open episodes on the {attrs.side} side (this one and episode "
+                f"{other}); close or correct the other episode first. Nothing was changed."
+            )
+    episode.state = result.state
+    episode.state_entered_on = result.state_entered_on
+    episode.last_event_on = result.last_event_on
+    episode.referred_on = attrs.referred_on or episode.referred_on
+    episode.side = attrs.side or episode.side
+    episode.patient_ref = attrs.patient_ref or episode.patient_ref
+    episode.has_hip_arthroplasty = attrs.has_hip_arthroplasty
+    session.execute(sa.delete(RevisionRow).where(RevisionRow.episode_id == episode.id))
+    rows = [
+        {"episode_id": episode.id, "seq": r.seq, "status": r.status.kind, "by_seq": r.status.by,
+         "from_state": r.from_state, "to_state": r.to_state, "occurred_on": r.occurred_on, "fields": r.fields}
+        for r in revisions(records, result)
+    ]  # fmt: skip
+    if rows:
+        session.execute(sa.insert(RevisionRow), rows)
 
 
 def append_event(

@@ -16,13 +16,14 @@ from operator import attrgetter
 
 import sqlalchemy as sa
 
-from pathway.db.models import EpisodeRow, EventRow
-from pathway.domain.verify import EpisodeHead, StoredEvent
+from pathway.db.models import EpisodeRow, EventRow, RevisionRow
+from pathway.domain.verify import EpisodeHead, StoredEvent, StoredRevision
 
 BATCH = 2_000
 
 _EVENT_COLUMNS = [EventRow.__table__.c[name] for name in StoredEvent.__dataclass_fields__]
 _HEAD_COLUMNS = [EpisodeRow.__table__.c[name] for name in EpisodeHead.__dataclass_fields__]
+_REVISION_COLUMNS = [RevisionRow.__table__.c[name] for name in StoredRevision.__dataclass_fields__]
 
 
 def snapshot(connection: sa.Connection) -> sa.Connection:
@@ -74,3 +75,14 @@ def chains(
         else:
             yield head.id, head, list(group[1])
             head, group = next(heads, None), next(per_episode, None)
+
+
+def revisions(connection: sa.Connection, episode_id: int | None = None) -> dict[int, list[StoredRevision]]:
+    """Every episode's revisions, by episode (held in memory: only corrected episodes have any)."""
+    query = sa.select(RevisionRow.episode_id, *_REVISION_COLUMNS).order_by(RevisionRow.episode_id, RevisionRow.seq)
+    if episode_id is not None:
+        query = query.where(RevisionRow.episode_id == episode_id)
+    found: dict[int, list[StoredRevision]] = {}
+    for row in connection.execute(query):
+        found.setdefault(row[0], []).append(StoredRevision(*row[1:]))
+    return found

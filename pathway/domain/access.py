@@ -59,16 +59,46 @@ CLINICIAN_ONLY_TRIGGERS: frozenset[str] = frozenset({"confirm_diagnosis", "refer
 
 ADVANCE_ANY = "advance"  # some clinical step (used when the trigger name itself is unknown)
 OVERRIDE = "override"
+CORRECT = "correct"  # supersede fields or the date of an earlier event
+VOID = "void"  # mark an earlier event entered in error
+AMEND_PATIENT = "amend.patient_ref"  # move an episode to another patient: a step taken on the wrong patient
 
 
 def advance_action(trigger: str) -> str:
     return f"advance.{trigger}"
 
 
+def record_actions(trigger: str, field_names: Iterable[str] = (), overridden: bool = False) -> tuple[str, ...]:
+    """What recording this step needs: its trigger's right (or, for a change of patient, that right), and
+    the override right when guards were overridden."""
+    names = set(field_names)
+    if trigger == "amend" and "patient_ref" in names:
+        actions: tuple[str, ...] = (AMEND_PATIENT,) if names <= {"patient_ref", "reason"} else (
+            advance_action(trigger), AMEND_PATIENT)  # fmt: skip
+    else:
+        actions = (advance_action(trigger),)
+    return (*actions, OVERRIDE) if overridden else actions
+
+
+def change_actions(change: str, target: tuple[str, ...]) -> tuple[str, ...]:
+    """What correcting or voiding an event needs: the change's own right and every right its record needed.
+
+    So coordinators correct and void what coordinators may record, and a clinician's
+    step (or one recorded with an override) needs a clinician.
+    """
+    return (change, *(a for a in target if a != change))
+
+
 _COORDINATOR = frozenset(
-    {"episode.open", ADVANCE_ANY, "audit.export", "report.quality", *map(advance_action, COORDINATOR_TRIGGERS)}
-)
-_CLINICIAN = _COORDINATOR | {OVERRIDE, "audit.export.identified", *map(advance_action, CLINICIAN_ONLY_TRIGGERS)}
+    {"episode.open", ADVANCE_ANY, CORRECT, VOID, "audit.export", "report.quality",
+     *map(advance_action, COORDINATOR_TRIGGERS)}
+)  # fmt: skip
+_CLINICIAN = _COORDINATOR | {
+    OVERRIDE,
+    AMEND_PATIENT,
+    "audit.export.identified",
+    *map(advance_action, CLINICIAN_ONLY_TRIGGERS),
+}
 
 MATRIX: dict[str, frozenset[str]] = {
     "coordinator": READ_ACTIONS | _COORDINATOR,
@@ -85,6 +115,7 @@ MATRIX: dict[str, frozenset[str]] = {
         "rules.activate",
         "rules.migrate",
         "db.backup",
+        AMEND_PATIENT,
     },
 }
 
@@ -119,6 +150,12 @@ def describe(action: str) -> str:
         return "override a pathway rule"
     if action == ADVANCE_ANY:
         return "take clinical steps"
+    if action == CORRECT:
+        return "correct recorded events"
+    if action == VOID:
+        return "mark recorded events entered in error"
+    if action == AMEND_PATIENT:
+        return "move an episode to another patient reference"
     if action.startswith("advance."):
         return f"fire {action.removeprefix('advance.')}"
     return f"run `pathway {action.replace('.', ' ')}`"

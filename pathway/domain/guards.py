@@ -305,3 +305,20 @@ def open_includes_neurolysis(ctx: GuardContext) -> Verdict:
         False,
         "an open decompression (posterior approach) includes sciatic nerve neurolysis; none is recorded.",
     )
+
+
+def not_a_duplicate(ctx: GuardContext, trigger: str) -> Verdict:
+    """A likely double entry: an effective event of the same trigger, date and fields.
+
+    Checked for every trigger (it is not drawn on the pathway's edges), and recorded on
+    an event only when it fails, i.e. when a clinician overrode it.
+    """
+    for event in reversed(ctx.facts.events):
+        if event.trigger == trigger and event.occurred_on == ctx.occurred_on and dict(event.fields) == ctx.fields:
+            return Verdict(
+                "not_a_duplicate",
+                False,
+                f"event {event.seq} already records {trigger} on {event.occurred_on} with the same values; this "
+                f"looks like a double entry (correct or void event {event.seq} if it is the wrong one).",
+            )
+    return Verdict("not_a_duplicate", True, "no effective event records the same values on that date.")

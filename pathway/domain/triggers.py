@@ -25,7 +25,7 @@ from pathway.domain.fields import (
     TextField,
 )
 from pathway.domain.rules import GUIDANCE
-from pathway.domain.states import NON_TERMINAL
+from pathway.domain.states import NON_TERMINAL, SIDES
 
 COMPONENTS = ("activity_modification", "nsaids", "physical_therapy")
 OUTCOMES = ("resolved", "improved", "persistent")
@@ -43,9 +43,27 @@ DIAGNOSES = (
 
 @dataclass(frozen=True)
 class EpisodeAttributes:
-    """Episode attributes that input checks may need (not the history)."""
+    """Episode attributes that input checks may need (not the history); ``amend`` corrects them."""
 
     has_hip_arthroplasty: bool
+    side: str | None = None
+    referred_on: date | None = None
+    patient_ref: str | None = None
+
+    def value(self, name: str) -> Any:
+        value = getattr(self, name)
+        return value.isoformat() if isinstance(value, date) else value
+
+    def amended(self, fields: dict[str, Any]) -> EpisodeAttributes:
+        """These attributes after an ``amend`` with ``fields``."""
+        changes = {name: fields[name] for name in AMENDABLE if name in fields}
+        if "referred_on" in changes:
+            changes["referred_on"] = date.fromisoformat(changes["referred_on"])
+        return EpisodeAttributes(**{**self.__dict__, **changes})
+
+
+# The episode attributes `amend` corrects, in the order they are shown.
+AMENDABLE = ("has_hip_arthroplasty", "side", "referred_on", "patient_ref")
 
 
 Validator = Callable[[dict[str, Any], date, EpisodeAttributes], list[str]]
@@ -117,12 +135,25 @@ def _close_checks(fields: dict[str, Any], _: date, attrs: EpisodeAttributes) -> 
     return problems
 
 
-def _amend_checks(fields: dict[str, Any], _: date, attrs: EpisodeAttributes) -> list[str]:
-    if fields["has_hip_arthroplasty"] == attrs.has_hip_arthroplasty:
-        return [
-            f"has_hip_arthroplasty is already {str(attrs.has_hip_arthroplasty).lower()}; there is nothing to amend."
-        ]
-    return []
+def _shown(value: Any) -> str:
+    return str(value).lower() if isinstance(value, bool) else str(value)
+
+
+def _amend_checks(fields: dict[str, Any], occurred_on: date, attrs: EpisodeAttributes) -> list[str]:
+    given = [name for name in AMENDABLE if name in fields]
+    if not given:
+        return [f"amend needs at least one of {', '.join(AMENDABLE)} (with --set NAME=VALUE) besides the reason."]
+    problems = []
+    for name in given:
+        current = attrs.value(name)
+        if current is not None and fields[name] == current:
+            what = "the patient reference" if name == "patient_ref" else f"{name} {_shown(current)}"
+            problems.append(f"{name} is already {'that' if name == 'patient_ref' else _shown(current)}; "
+                            f"leave it out (there is nothing to amend in {what}).")  # fmt: skip
+    referred = fields.get("referred_on")
+    if referred is not None and date.fromisoformat(referred) > occurred_on:
+        problems.append(f"referred_on {referred} is after the amendment's date {occurred_on}; a referral is past.")
+    return problems
 
 
 def _pain_reduction(fields: dict[str, Any]) -> dict[str, Any]:
@@ -259,9 +290,15 @@ _SPECS = (
     TriggerSpec(
         "amend",
         _one(NON_TERMINAL, "="),
-        (BoolField("has_hip_arthroplasty"), TextField("reason")),
+        (
+            BoolField("has_hip_arthroplasty", required=False),
+            EnumField("side", required=False, choices=SIDES),
+            DateField("referred_on", required=False),
+            TextField("patient_ref", required=False, max_length=64, help="the site's patient identifier"),
+            TextField("reason"),
+        ),
         validate=_amend_checks,
-        summary="correct an episode attribute",
+        summary="correct an episode attribute (arthroplasty, side, referral date, patient)",
     ),
 )
 

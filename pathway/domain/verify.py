@@ -19,7 +19,9 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
-from pathway.domain.audit import GENESIS, chain_hash, payload_of
+from pathway.domain.audit import GENESIS, canonical_json, chain_hash, payload_of
+from pathway.domain.effective import replay, revisions
+from pathway.domain.history import OPEN, RecordedEvent
 
 
 @dataclass(frozen=True)
@@ -81,8 +83,23 @@ class Break:
                 "message": self.message}  # fmt: skip
 
 
-def verify_episode(episode_id: int, head: EpisodeHead | None, events: Sequence[StoredEvent]) -> Break | None:
-    """The first broken link of one episode, or None when chain and row agree."""
+@dataclass(frozen=True)
+class StoredRevision:
+    """One row of the revisions table (how a corrected, voided or re-derived event now counts)."""
+
+    seq: int
+    status: str
+    by_seq: int | None
+    from_state: str | None
+    to_state: str
+    occurred_on: date
+    fields: dict[str, Any]
+
+
+def verify_episode(
+    episode_id: int, head: EpisodeHead | None, events: Sequence[StoredEvent], revisions: Sequence[StoredRevision] = ()
+) -> Break | None:
+    """The first broken link of one episode, or None when chain, row and revisions agree."""
     if not events:
         if head is None:
             return None
@@ -98,7 +115,7 @@ def verify_episode(episode_id: int, head: EpisodeHead | None, events: Sequence[S
             episode_id, "deleted", None, "episode",
             f"the episode row is missing while its {len(events)} event(s) remain.",
         )  # fmt: skip
-    return _check_head(head, events)
+    return _check_head(head, events, revisions)
 
 
 def _first_break_in_chain(episode_id: int, events: Sequence[StoredEvent], head: EpisodeHead | None) -> Break | None:
@@ -163,7 +180,7 @@ def _missing(first: int, last: int) -> str:
     return f"event {first} is missing." if first == last else f"events {first} to {last} are missing."
 
 
-def _check_head(head: EpisodeHead, events: Sequence[StoredEvent]) -> Break | None:
+def _check_head(head: EpisodeHead, events: Sequence[StoredEvent], revisions: Sequence[StoredRevision]) -> Break | None:
     """The chain is intact: does the episode row agree with it?"""
 
     def row(message: str) -> Break:
@@ -193,32 +210,52 @@ def _check_head(head: EpisodeHead, events: Sequence[StoredEvent]) -> Break | Non
         )  # fmt: skip
     if head.version != head.event_count:
         return row(f"the episode row's version ({head.version}) differs from its event count ({head.event_count}).")
-    problems = _projection_problems(head, events)
+    problems = _projection_problems(head, events, revisions)
     if problems:
         return row(f"the episode row disagrees with its audited events: {'; '.join(problems)}.")
     return None
 
 
-def _projection_problems(head: EpisodeHead, events: Sequence[StoredEvent]) -> list[str]:
-    """What the episode row says that its events do not (named, never quoted)."""
+def _projection_problems(
+    head: EpisodeHead, events: Sequence[StoredEvent], stored: Sequence[StoredRevision]
+) -> list[str]:
+    """What the episode row and its revisions say that its events, replayed as they now count, do not.
+
+    Named, never quoted.
+    """
     opening = events[0]
-    if opening.trigger != "open":
+    if opening.trigger != OPEN:
         return ["its first event is not the opening"]
-    arthroplasty = opening.fields.get("has_hip_arthroplasty")
-    entered = opening.occurred_on
-    for event in events[1:]:
-        if event.trigger == "amend":
-            arthroplasty = event.fields.get("has_hip_arthroplasty")
-        if event.from_state != event.to_state:
-            entered = event.occurred_on
+    records = [recorded(e) for e in events]
+    try:
+        result = replay(records)
+    except (KeyError, TypeError, ValueError, AttributeError):
+        return ["its events cannot be replayed (fields missing or malformed)"]
+    expected_revisions = {
+        (r.seq, r.status.kind, r.status.by, r.from_state, r.to_state, r.occurred_on, canonical_json(r.fields))
+        for r in revisions(records, result)
+    }
+    found_revisions = {
+        (r.seq, r.status, r.by_seq, r.from_state, r.to_state, r.occurred_on, canonical_json(r.fields)) for r in stored
+    }
+    attrs = result.attributes
     expected = {
-        "patient reference": (head.patient_ref, opening.fields.get("patient_ref")),
-        "side": (head.side, opening.fields.get("side")),
-        "referral date": (head.referred_on.isoformat(), opening.fields.get("referred_on")),
-        "arthroplasty flag": (head.has_hip_arthroplasty, arthroplasty),
-        "state": (head.state, events[-1].to_state),
-        "date the state was entered": (head.state_entered_on, entered),
-        "latest event date": (head.last_event_on, max(e.occurred_on for e in events)),
+        "patient reference": (head.patient_ref, attrs.patient_ref),
+        "side": (head.side, attrs.side),
+        "referral date": (head.referred_on, attrs.referred_on),
+        "arthroplasty flag": (head.has_hip_arthroplasty, attrs.has_hip_arthroplasty),
+        "state": (head.state, result.state),
+        "date the state was entered": (head.state_entered_on, result.state_entered_on),
+        "latest event date": (head.last_event_on, result.last_event_on),
         "pinned rules version": (head.rules_version, events[-1].rules_version),
     }
-    return [f"{name} differs" for name, (stored, derived) in expected.items() if stored != derived]
+    problems = [f"{name} differs" for name, (kept, derived) in expected.items() if kept != derived]
+    if expected_revisions != found_revisions:
+        problems.append("how corrected or voided events now count (its revisions) differs")
+    return problems
+
+
+def recorded(event: StoredEvent) -> RecordedEvent:
+    """A stored event as the domain replays it."""
+    return RecordedEvent(event.seq, event.trigger, event.from_state, event.to_state, event.occurred_on, event.fields,
+                         event.rules_version, tuple(event.overridden_guards or ()))  # fmt: skip

@@ -7,6 +7,17 @@ renders, so a Python user can call these directly.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from pathway.errors import Conflict
+
+if TYPE_CHECKING:
+    from pathway.db.models import EpisodeRow
+
+CHANGED_MEANWHILE = (
+    "Episode {id} was changed by someone else while this command ran; nothing was saved. "
+    "Check `pathway episode show {id}` and run the command again if it still applies."
+)
 
 
 @dataclass(frozen=True)
@@ -15,3 +26,12 @@ class Actor:
 
     name: str
     role: str | None = None
+
+
+def check_version(episode: EpisodeRow, expect_version: int | None) -> None:
+    """Exit 4 unless the episode is still at the version the caller looked at."""
+    if expect_version is not None and episode.version != expect_version:
+        raise Conflict(
+            f"Episode {episode.id} is at version {episode.version}, not {expect_version}: someone changed it "
+            f"since you looked. Review it with `pathway episode show {episode.id}` and try again."
+        )

@@ -24,9 +24,9 @@ from pathway.domain.access import (
     MATRIX,
     OVERRIDE,
     acting_role,
-    advance_action,
     describe,
     granting_roles,
+    record_actions,
 )
 from pathway.domain.triggers import TRIGGERS
 from pathway.errors import AccessDenied
@@ -41,10 +41,12 @@ def access_mode(session: Session) -> str:
     return OPEN if session.scalar(sa.select(UserRow.name).limit(1)) is None else CLOSED
 
 
-def advance_actions(trigger: str, override: bool) -> tuple[str, ...]:
-    """What firing ``trigger`` needs; an unknown trigger needs some clinical right."""
-    action = advance_action(trigger) if trigger in TRIGGERS else ADVANCE_ANY
-    return (action, OVERRIDE) if override else (action,)
+def advance_actions(trigger: str, override: bool, assignments: Sequence[str] = ()) -> tuple[str, ...]:
+    """What firing ``trigger`` with ``FIELD=VALUE`` assignments needs; an unknown trigger needs some clinical right."""
+    if trigger not in TRIGGERS:
+        return (ADVANCE_ANY, OVERRIDE) if override else (ADVANCE_ANY,)
+    names = [item.partition("=")[0].strip() for item in assignments]
+    return record_actions(trigger, names, override)
 
 
 def authorize(

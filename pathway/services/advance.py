@@ -12,16 +12,15 @@ from sqlalchemy.orm.exc import StaleDataError
 from pathway.clock import site_timezone
 from pathway.db import repository as repo
 from pathway.db.uow import UnitOfWork
+from pathway.domain.corrections import judge_change
 from pathway.domain.decisions import decide, options, parse_assignments
+from pathway.domain.effective import replay
+from pathway.domain.history import RecordedEvent
 from pathway.errors import Conflict
 from pathway.faults import fault_point
-from pathway.services import Actor
+from pathway.services import CHANGED_MEANWHILE, Actor, check_version
+from pathway.services.episodes import check_patient_ref
 from pathway.services.views import event_view
-
-CHANGED_MEANWHILE = (
-    "Episode {id} was changed by someone else while this command ran; nothing was saved. "
-    "Check `pathway episode show {id}` and run the command again if it still applies."
-)
 
 
 def advance(
@@ -44,16 +43,18 @@ def advance(
     """
     session = uow.session
     episode = repo.get_episode(session, episode_id)
-    if expect_version is not None and episode.version != expect_version:
-        raise Conflict(
-            f"Episode {episode_id} is at version {episode.version}, not {expect_version}: someone changed it "
-            f"since you looked. Review it with `pathway episode show {episode_id}` and try again."
-        )
+    check_version(episode, expect_version)
     today = now.astimezone(site_timezone()).date()
     fields = dict(assignments) if isinstance(assignments, Mapping) else parse_assignments(assignments)
-    decision = decide(repo.snapshot(session, episode), trigger, fields, occurred_on, today, override_reason)
-    for name, value in decision.attribute_changes.items():
-        setattr(episode, name, value)
+    if trigger == "amend" and "patient_ref" in fields:
+        fields["patient_ref"] = check_patient_ref(fields["patient_ref"])
+    snapshot = repo.snapshot(session, episode)
+    decision = decide(snapshot, trigger, fields, occurred_on, today, override_reason)
+    if decision.attribute_changes:  # an amendment: the history it leaves must still hold
+        amended = RecordedEvent(episode.event_count + 1, trigger, decision.from_state, decision.to_state,
+                                decision.occurred_on, decision.fields, episode.rules_version)  # fmt: skip
+        judge_change(snapshot.recorded, snapshot.rule_sets, amended, today, target=None, override_reason=None,
+                     what="The amendment")  # fmt: skip
     event = repo.append_event(
         session,
         episode,
@@ -69,6 +70,9 @@ def advance(
         override_reason=decision.override_reason,
         overridden=decision.overridden,
     )
+    if decision.attribute_changes:
+        records = [*snapshot.recorded, repo.recorded(event)]
+        repo.project(session, episode, records, replay(records))
     try:
         uow.session.flush()
         fault_point("advance.before_commit")

@@ -29,12 +29,13 @@ T = TypeVar("T")
 def verify(uow: UnitOfWork, *, episode_id: int | None = None) -> dict[str, Any]:
     """Recompute every chain (or one episode's); report the first broken link of each."""
     connection = stream.snapshot(uow.connection)
+    revised = stream.revisions(connection, episode_id)
     broken = []
     episodes = events = 0
     for eid, head, chain in stream.chains(connection, episode_id):
         episodes += 1
         events += len(chain)
-        found = verify_episode(eid, head, chain)
+        found = verify_episode(eid, head, chain, revised.pop(eid, ()))
         if found is not None:
             broken.append(found.as_dict())
     if episode_id is not None and not episodes:

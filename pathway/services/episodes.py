@@ -14,6 +14,7 @@ from pathway.db import repository as repo
 from pathway.db.models import EpisodeRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.audit import GENESIS
+from pathway.domain.effective import replay
 from pathway.domain.fields import FieldError, check_text, quoted
 from pathway.domain.states import INITIAL, SIDES, STATES, TERMINAL
 from pathway.errors import InvalidInput
@@ -118,6 +119,19 @@ def list_episodes(
         yield episode_view(row)
 
 
-def episode_history(uow: UnitOfWork, episode_id: int) -> list[dict[str, Any]]:
+def episode_history(uow: UnitOfWork, episode_id: int, *, effective: bool = False) -> list[dict[str, Any]]:
+    """Every recorded event with its status (``effective``, ``corrected by N``, ``entered in error by N``),
+    or, ``effective``, the history as it now counts: voided events left out, corrections applied."""
     repo.get_episode(uow.session, episode_id)
-    return [event_view(e) for e in repo.events_of(uow.session, episode_id)]
+    rows = repo.events_of(uow.session, episode_id)
+    result = replay([repo.recorded(e) for e in rows])
+    if not effective:
+        return [event_view(e) | {"status": str(result.statuses[e.seq])} for e in rows]
+    by_seq = {e.seq: e for e in rows}
+    return [
+        event_view(by_seq[x.seq]) | {
+            "from_state": x.from_state, "to_state": x.to_state, "occurred_on": x.occurred_on.isoformat(),
+            "fields": dict(x.fields), "status": str(result.statuses[x.seq]),
+        }
+        for x in result.events
+    ]  # fmt: skip

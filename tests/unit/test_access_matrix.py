@@ -31,6 +31,9 @@ EXPECTED: dict[str, set[str]] = {
     "user.disable": {"admin"},
     "user.enable": {"admin"},
     "db.backup": {"admin", "service"},
+    "correct": {"coordinator", "clinician"},
+    "void": {"coordinator", "clinician"},
+    "amend.patient_ref": {"clinician", "admin"},
     **{advance_action(t): {"coordinator", "clinician"} for t in COORDINATOR_STEPS},
     **{advance_action(t): {"clinician"} for t in CLINICIAN_ONLY},
 }
