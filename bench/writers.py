@@ -66,7 +66,7 @@ def _writer(args: tuple[str, int, int]) -> tuple[int, int]:
     saved = conflicts = 0
     for i in range(steps):
         try:
-            _step(engine, eid, "record_followup", [f"pain={i % 11}"])
+            _step(engine, eid, "record_followup", [f"pain={i % 11}", f"note=visit {i}"])  # never a duplicate
             saved += 1
         except Conflict:
             conflicts += 1
@@ -99,10 +99,10 @@ def _access_cost(engine: sa.Engine, first: int, n: int = 100) -> None:
     def timed(number: int) -> float:
         eid = _episode(engine, number)
         start = time.perf_counter()
-        for _ in range(n):
+        for i in range(n):
             with UnitOfWork(engine, write=True) as uow:
                 actor = authorize(uow, ACTOR, "advance.record_followup", episode_id=eid, now=now_utc())
-                advance(uow, episode_id=eid, trigger="record_followup", assignments=["pain=3"],
+                advance(uow, episode_id=eid, trigger="record_followup", assignments=["pain=3", f"note=visit {i}"],
                         occurred_on=date(2026, 1, 10), override_reason=None, actor=actor, now=now_utc())  # fmt: skip
         return (time.perf_counter() - start) / n * 1e3
 

@@ -24,6 +24,7 @@ from datetime import date
 from typing import Any
 
 from pathway.domain.fields import DateField, TextField
+from pathway.domain.history import CORRECTIONS
 from pathway.domain.triggers import TRIGGERS
 
 WITHHELD = "[free text withheld]"
@@ -40,7 +41,9 @@ for _spec in TRIGGERS.values():
         DATE_FIELDS[_spec.name] = dates
     if texts := tuple(f.name for f in _spec.fields if isinstance(f, TextField)):
         TEXT_FIELDS[_spec.name] = texts
-REWRITTEN = frozenset(DATE_FIELDS) | frozenset(TEXT_FIELDS)
+# Corrections and voids: their reason is free text, a corrected date is a date, and the
+# new values are rewritten as the corrected event's trigger's own fields would be.
+REWRITTEN = frozenset(DATE_FIELDS) | frozenset(TEXT_FIELDS) | CORRECTIONS
 
 
 def pseudonym(key: bytes, patient_ref: str) -> str:
@@ -71,8 +74,16 @@ def dates_as_days(text: str, day0: date) -> str:
     return ISO_DATE.sub(repl, text)
 
 
-def pseudonymised_fields(trigger: str, fields: Mapping[str, Any], day0: date, patient: str) -> dict[str, Any]:
-    """An event's fields with the patient reference, dates and free text replaced."""
+def pseudonymised_fields(
+    trigger: str, fields: Mapping[str, Any], day0: date, patient: str, target: str | None = None
+) -> dict[str, Any]:
+    """An event's fields with the patient reference, dates and free text replaced.
+
+    For a correction, ``target`` is the trigger of the event it corrects; when it is not
+    known (that event lies outside the export) every text value it sets is withheld.
+    """
+    if trigger in CORRECTIONS:
+        return _correction_fields(fields, day0, patient, target)
     out: dict[str, Any] = {}
     dates = DATE_FIELDS.get(trigger, ())
     texts = TEXT_FIELDS.get(trigger, ())
@@ -83,6 +94,23 @@ def pseudonymised_fields(trigger: str, fields: Mapping[str, Any], day0: date, pa
             out[day_field(name)] = days_since(day0, value)
         elif name in texts and value is not None:
             out[name] = WITHHELD
+        else:
+            out[name] = value
+    return out
+
+
+def _correction_fields(fields: Mapping[str, Any], day0: date, patient: str, target: str | None) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name, value in fields.items():
+        if name == "reason":
+            out[name] = WITHHELD
+        elif name == "occurred_on" and isinstance(value, str):
+            out[day_field(name)] = days_since(day0, value)
+        elif name == "set" and isinstance(value, Mapping):
+            if target is not None:
+                out[name] = pseudonymised_fields(target, value, day0, patient)
+            else:
+                out[name] = {k: WITHHELD if isinstance(v, str) else v for k, v in value.items()}
         else:
             out[name] = value
     return out

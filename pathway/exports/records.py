@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from pathway.db import stream
 from pathway.domain import pseudonym as p
 from pathway.domain.audit import utc_text
+from pathway.domain.history import CORRECTIONS
 
 IDENTIFIED_COLUMNS = (
     "episode_id", "seq", "patient_ref", "side", "trigger", "from_state", "to_state", "occurred_on", "recorded_at",
@@ -118,12 +119,17 @@ def identified(rows: Iterator[sa.Row[Any]]) -> Iterator[Record]:
 def pseudonymised(rows: Iterator[sa.Row[Any]], key: bytes, site_zone: tzinfo) -> Iterator[Record]:
     """Records with pseudonyms, day numbers and free text withheld (see ``domain.pseudonym``)."""
     episode, patient, day0 = None, "", date.min
+    triggers: dict[int, str] = {}  # this episode's events so far: what a correction corrects
     for r in rows:
         if r[0] != episode:
             episode, patient, day0 = r[0], p.pseudonym(key, r[2]), as_date(r[4])
+            triggers = {}
         trigger = r[5]
+        triggers[r[1]] = trigger
         if trigger in p.REWRITTEN:
-            fields = json.dumps(p.pseudonymised_fields(trigger, json_value(r[13]), day0, patient), ensure_ascii=False)
+            values = json_value(r[13])
+            target = triggers.get(values.get("seq")) if trigger in CORRECTIONS else None
+            fields = json.dumps(p.pseudonymised_fields(trigger, values, day0, patient, target), ensure_ascii=False)
         else:
             fields = json_text(r[13])
         yield (

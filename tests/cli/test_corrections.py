@@ -345,3 +345,56 @@ def test_refusals_for_rights_are_logged_without_patient_data(site: Site) -> None
     assert (entry["action"], entry["outcome"]) == ("void", "refused")
     assert entry["detail"]["needs"] == ["void", "advance.confirm_diagnosis"]
     assert "MRN" not in json.dumps(entry["detail"])
+
+
+# -- verification and exports ----------------------------------------------------------
+
+
+def _verify(pathway: Pathway) -> dict[str, Any]:
+    result = pathway("--json", "audit", "verify")
+    assert result.exit_code in (0, 1), result.output
+    return json.loads(result.stdout)
+
+
+@pytest.mark.parametrize(
+    ("tamper", "expected"),
+    [
+        ("UPDATE revisions SET status = 'effective', by_seq = NULL WHERE seq = 3", "revisions"),
+        ("DELETE FROM revisions", "revisions"),
+        ("UPDATE episodes SET state = 'mri_ordered'", "state differs"),
+        ("UPDATE episodes SET last_event_on = '2026-01-09'", "latest event date differs"),
+    ],
+)
+def test_audit_verify_holds_a_corrected_episode_to_its_replayed_history(
+    pathway: Pathway, engine: sa.Engine, tamper: str, expected: str
+) -> None:
+    eid = walked(pathway, 3)  # order_mri (seq 4) after record_radiographs (seq 3)
+    pathway.ok("correct", str(eid), "3", "--set", "result=equivocal", "--reason", "report says equivocal")
+    pathway.ok("void", str(eid), "4", "--reason", "MRI not ordered yet")
+    assert show(pathway, eid)["state"] == "radiographs_reported"
+    assert _verify(pathway)["intact"]
+    with engine.begin() as conn:
+        conn.execute(sa.text(tamper))
+    found = _verify(pathway)
+    assert not found["intact"]
+    (broken,) = found["broken"]
+    assert broken["episode_id"] == eid and expected in broken["message"]
+
+
+def test_pseudonymised_exports_withhold_what_corrections_say_in_free_text(pathway: Pathway, tmp_path: Any) -> None:
+    eid = walked(pathway, 11)  # schedule_surgery is seq 12
+    pathway.ok("correct", str(eid), "12", "--set", "planned_on=2026-06-03", "--reason", "Dr Who moved it")
+    pathway.ok("advance", str(eid), "amend", "--set", "patient_ref=MRN-99", "--set", "reason=wrong patient")
+    pathway.ok("correct", str(eid), "12", "--on", "2026-05-21", "--reason", "typo on 2026-05-21")
+    key = tmp_path / "key"
+    key.write_bytes(b"k" * 32)
+    key.chmod(0o600)
+    result = pathway("audit", "export", "--format", "jsonl", env={"PATHWAY_PSEUDONYM_KEY_FILE": str(key)})
+    assert result.exit_code == 0, result.output
+    rows = [json.loads(line) for line in result.stdout.splitlines()]
+    text = result.stdout
+    assert "Dr Who" not in text and "MRN" not in text and "2026-" not in text
+    fields = {r["seq"]: r["fields"] for r in rows}
+    assert fields[13]["set"] == {"planned_day": 149} and fields[13]["reason"] == "[free text withheld]"
+    assert fields[14]["patient_ref"] == "[free text withheld]"
+    assert fields[15]["occurred_day"] == 136 and fields[15]["reason"] == "[free text withheld]"

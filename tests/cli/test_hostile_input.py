@@ -8,6 +8,7 @@ judged here by small predicates written from the specification, not by the code.
 
 from __future__ import annotations
 
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -180,6 +181,9 @@ def test_every_field_takes_only_valid_values(pathway: Pathway, engine: sa.Engine
     check()
 
 
+_VISITS = itertools.count(1)
+
+
 @pytest.mark.usefixtures("frozen")
 @given(text=st.one_of(HOSTILE, st.sampled_from(["2026-12-01", "2026-06-01", "2026-11-30", " 2026-12-01 "])))
 @SETTINGS
@@ -187,7 +191,8 @@ def test_event_dates(pathway: Pathway, engine: sa.Engine, text: str) -> None:
     eid = _one_episode(pathway)
     latest = date.fromisoformat(pathway.json("episode", "show", str(eid))["last_event_on"])
     before = dump(engine)
-    result = pathway("advance", str(eid), "record_followup", "--set", "pain=3", "--on", text)
+    visit = f"note=visit {next(_VISITS)}"  # never identical to an earlier follow-up (a likely duplicate)
+    result = pathway("advance", str(eid), "record_followup", "--set", "pain=3", "--set", visit, "--on", text)
     when = calendar_date(text)
     if when is None or not latest <= when <= TODAY:
         assert_refused_cleanly(result, before, engine)
@@ -204,7 +209,8 @@ def test_override_reasons(pathway: Pathway, engine: sa.Engine, text: str) -> Non
     result = pathway("advance", str(eid), "refer_to_surgery", "--on", "2026-06-01", "--override", text)
     if text_of(1000)(text):  # conservative care began 2026-02-01: a guard fails, the override is used
         assert result.exit_code == 0, result.output
-        pathway.ok("advance", str(eid), "return_to_conservative", "--on", "2026-06-01", "--set", "reason=declined")
+        reason = f"reason=declined ({next(_VISITS)})"  # not identical to the last return (a likely duplicate)
+        pathway.ok("advance", str(eid), "return_to_conservative", "--on", "2026-06-01", "--set", reason)
     else:
         assert_refused_cleanly(result, before, engine)
 
