@@ -73,7 +73,6 @@ class Expected:
 
 
 def reference(recorded: list[RecordedEvent], rules: dict[str, Any]) -> Expected:
-    by_seq = {e.seq: e for e in recorded}
     voids: dict[int, list[int]] = {}
     for e in recorded:
         if e.trigger == "entered_in_error":
