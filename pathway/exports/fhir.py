@@ -14,6 +14,12 @@ it; so that every reference resolves inside the export, it also holds the earlie
 resources these refer to (the MRI measurements a Condition cites as evidence, the
 injection a response is part of), without their Provenance.
 
+Resources follow the effective history: a corrected event's resources carry its
+corrected values (an Observation is then ``corrected``), a voided event's are
+``entered-in-error`` and change nothing else (state, diagnosis, plan), and each
+correction or void has a Provenance naming the resources it changed, the Provenance of
+the event it revises (entity ``revision`` or ``removal``), who made it and why.
+
 Pseudonymised exports reference patients by pseudonym, withhold free text, and write
 each date as ``DAY0 + N days`` (N = days since the episode's referral), since FHIR
 has no relative dates; ``meta.security`` carries the HL7 label PSEUDED.
@@ -30,6 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pathway.domain import pseudonym as p
+from pathway.domain.history import CORRECT, CORRECTIONS
 from pathway.exports.records import Period, Progress, as_date, as_instant, json_value
 from pathway.files import AtomicDirectory
 
@@ -108,6 +115,7 @@ class Fold:
     evidence: list[str] = field(default_factory=list)
     injections: dict[int, dict[str, Any]] = field(default_factory=dict)
     held: dict[str, dict[str, Any]] = field(default_factory=dict)  # made before the period, by "Type/id"
+    made: dict[int, list[dict[str, str]]] = field(default_factory=dict)  # each event's resources, for corrections
     out: dict[str, list[dict[str, Any]]] = field(default_factory=lambda: {t: [] for t in TYPES})
 
     # -- values ------------------------------------------------------------------
@@ -154,21 +162,54 @@ class Fold:
     # -- events ------------------------------------------------------------------
 
     def add(self, row: sa.Row[Any]) -> None:
-        seq, trigger, from_state, to_state = row[1], row[5], row[6], row[7]
-        on, fields = as_date(row[8]), json_value(row[13])
+        seq, trigger, status = row[1], row[5], row[19]
+        counted = status != "entered_in_error"
+        if status is not None and counted:  # corrected, or re-derived by a correction: as it now counts
+            from_state, to_state, on, fields = row[21], row[22], as_date(row[23]), json_value(row[24])
+        else:
+            from_state, to_state, on, fields = row[6], row[7], as_date(row[8]), json_value(row[13])
         emit = self.since is None or on >= self.since
         self.in_period = self.in_period or emit
-        if from_state != to_state:
-            self.history.append((to_state, on))
-        self.state = to_state
         targets = [self.ref("EpisodeOfCare")]
-        made = self.made_by(seq, trigger, on, fields, emit)
-        targets += [{"reference": f"{r['resourceType']}/{r['id']}"} for r in made]
-        if emit:
-            self.provenance(row, seq, trigger, on, targets)
+        if trigger in CORRECTIONS:
+            target = int(fields["seq"])
+            self.provenance(row, seq, trigger, on, targets + self.made.get(target, []), emit, revises=target)
+            return
+        if counted:
+            if from_state != to_state:
+                self.history.append((to_state, on))
+            self.state = to_state
+            made = self.made_by(seq, trigger, on, fields, emit)
+        else:
+            made = self.detached(seq, trigger, on, fields, emit)
+        for resource in made:
+            if not counted and resource["resourceType"] in ("Observation", "Procedure"):
+                resource["status"] = "entered-in-error"
+            elif status == "corrected" and resource["resourceType"] == "Observation":
+                resource["status"] = "corrected"
+        self.made[seq] = [{"reference": f"{r['resourceType']}/{r['id']}"} for r in made]
+        self.provenance(row, seq, trigger, on, targets + self.made[seq], emit)
 
-    def made_by(self, seq: int, trigger: str, on: date, fields: dict[str, Any], emit: bool) -> list[dict[str, Any]]:
-        """The event-level resources of one event (and the episode-level facts it changes)."""
+    def detached(self, seq: int, trigger: str, on: date, fields: dict[str, Any], emit: bool) -> list[dict[str, Any]]:
+        """The resources of a voided event, leaving the episode's facts as they were without it."""
+        saved = (
+            self.verification,
+            self.resolved_on,
+            self.plan_start,
+            list(self.components),
+            dict(self.surgery_plan) if self.surgery_plan else None,
+            list(self.evidence),
+            dict(self.injections),
+        )
+        made = self.made_by(seq, trigger, on, fields, emit, live=False)
+        (self.verification, self.resolved_on, self.plan_start, self.components, self.surgery_plan, self.evidence,
+         self.injections) = saved  # fmt: skip
+        return made
+
+    def made_by(
+        self, seq: int, trigger: str, on: date, fields: dict[str, Any], emit: bool, live: bool = True
+    ) -> list[dict[str, Any]]:
+        """The event-level resources of one event (and the episode-level facts it changes, when ``live``)."""
         made: list[dict[str, Any]] = []
         tag = f"-event-{seq}"
         if trigger == "open":
@@ -185,7 +226,7 @@ class Fold:
             made.append(self.injection(tag, on, fields, emit))
         elif trigger == "record_injection_response":
             injection = self.injections.get(max(self.injections, default=-1))
-            if injection is not None:
+            if injection is not None and live:
                 pct = fields.get("pain_reduction_pct")
                 reduction = "" if pct is None else f" ({pct:g}% reduction)"
                 injection["outcome"] = {
@@ -261,7 +302,12 @@ class Fold:
             "reasonReference": [self.ref("Condition", "-condition")],
         }, emit)  # fmt: skip
 
-    def provenance(self, row: sa.Row[Any], seq: int, trigger: str, on: date, targets: list[dict[str, str]]) -> None:
+    def provenance(
+        self, row: sa.Row[Any], seq: int, trigger: str, on: date, targets: list[dict[str, str]], emit: bool,
+        revises: int | None = None,
+    ) -> None:  # fmt: skip
+        """The event's Provenance: exported with the event, else held (a correction may refer to it)."""
+        operation = "CREATE" if trigger == "open" else "NULLIFY" if trigger in CORRECTIONS - {CORRECT} else "UPDATE"
         body: dict[str, Any] = {
             "extension": [
                 {"url": HASH_EXTENSION, "valueString": row[18]},
@@ -270,7 +316,7 @@ class Fold:
             "target": targets,
             "occurredDateTime": self.day(on),
             "recorded": self.instant(as_instant(row[9])),
-            "activity": {**_coded(DATA_OPERATION, "CREATE" if trigger == "open" else "UPDATE"), "text": trigger},
+            "activity": {**_coded(DATA_OPERATION, operation), "text": trigger},
             "agent": [{
                 "type": _coded(PARTICIPANT_TYPE, "enterer", "Enterer"),
                 "who": {"display": row[10]},
@@ -278,9 +324,17 @@ class Fold:
             }],
         }  # fmt: skip
         overridden = json_value(row[16])
+        reasons = []
+        if revises is not None:
+            role = "revision" if trigger == CORRECT else "removal"
+            body["entity"] = [{"role": role, "what": self.ref("Provenance", f"-event-{revises}")}]
+            what = "correction" if trigger == CORRECT else "entered in error"
+            reasons.append({"text": f"{what} of event {revises}: {self.text(json_value(row[13]).get('reason'))}"})
         if overridden:
-            body["reason"] = [{"text": f"override of {', '.join(overridden)}: {self.text(row[15])}"}]
-        self.resource("Provenance", f"-event-{seq}", body)
+            reasons.append({"text": f"override of {', '.join(overridden)}: {self.text(row[15])}"})
+        if reasons:
+            body["reason"] = reasons
+        self.resource("Provenance", f"-event-{seq}", body, emit)
 
     # -- the episode as a whole ------------------------------------------------------
 

@@ -22,13 +22,14 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
-from pathway.db.models import EpisodeRow, EventRow, RuleRow
+from pathway.db.effective import effective_events
+from pathway.db.models import EpisodeRow, RuleRow
 from pathway.reports.sql import add_days, days_between, json_elements, json_number, rule
 
 if TYPE_CHECKING:
     from pathway.reports.quality import Scope
 
-E = EventRow.__table__
+E = effective_events()  # the events as they now count (db/effective.py)
 EP = EpisodeRow.__table__
 
 # Flags that follow from being in a state: kind -> (states, rule giving the overdue day).

@@ -9,6 +9,11 @@ figure about an event counts in the period holding the event's clinical date; a 
 about an interval counts in the period where the interval ends (the diagnosis, the
 reassessment, the discharge); an overdue flag counts in the period of its overdue day.
 
+Every figure follows the effective history (``db/effective.py``): a voided event does not
+count, a corrected one counts as corrected, and a correction made with an override counts
+as a deviation in the period it was made; ``corrections`` counts the corrections and
+voids themselves.
+
 Overdue flags are derived from the events themselves, by the job's definition (a test
 holds the two together): a wait that reached its overdue day without the awaited event
 or a move out of the state is an overdue flag, open until that event (or until the end
@@ -23,12 +28,16 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from pathway.db.effective import effective_events
 from pathway.db.models import EpisodeRow, EventRow
+from pathway.domain.history import CORRECT, CORRECTIONS, VOID
 from pathway.domain.states import STATES
 from pathway.reports import flags
 from pathway.reports.sql import days_between, json_elements, median, rule
 
-E = EventRow.__table__
+E = effective_events()  # the events as they now count
+COUNTED = effective_events("counted", corrections=True)  # and the corrections that count, for overrides
+RECORDED = EventRow.__table__
 EP = EpisodeRow.__table__
 
 PAIN_MCID_POINTS = 2  # PATHWAY.md: a change of 2 points or 33 % on the 0-10 scale
@@ -194,8 +203,7 @@ def injections(conn: sa.Connection, s: Scope) -> dict[str, Any]:
             sa.func.count(pct),
             sa.func.sum(sa.case((_positive(e), 1), else_=0)),
             *(sa.func.sum(sa.case((relief == r, 1), else_=0)) for r in ("none", "temporary", "sustained")),
-        )
-        .where(e.c.trigger == "record_injection_response", s.within(e.c.occurred_on))
+        ).where(e.c.trigger == "record_injection_response", s.within(e.c.occurred_on))
     ).one()
     counts = {"none": none or 0, "temporary": temporary or 0, "sustained": sustained or 0}
     return {
@@ -217,14 +225,15 @@ def _early(e: Any) -> Any:
 def early_surgical_referrals(conn: sa.Connection, s: Scope) -> dict[str, Any]:
     e = E.alias("e")
     n, early = conn.execute(
-        sa.select(sa.func.count(), sa.func.sum(sa.case((_early(e), 1), else_=0)))
-        .where(e.c.trigger == "refer_to_surgery", s.within(e.c.occurred_on))
+        sa.select(sa.func.count(), sa.func.sum(sa.case((_early(e), 1), else_=0))).where(
+            e.c.trigger == "refer_to_surgery", s.within(e.c.occurred_on)
+        )
     ).one()
     return {"referrals": n, "before_conservative_min_days": early or 0, "share": share(early or 0, n)}
 
 
 def overrides_by_guard(conn: sa.Connection, s: Scope) -> dict[str, Any]:
-    e = E.alias("e")
+    e = COUNTED.alias("e")
     guard = json_elements(s.dialect, e.c.overridden_guards, "guard")
     rows = conn.execute(
         sa.select(guard.c.value, sa.func.count())
@@ -237,6 +246,33 @@ def overrides_by_guard(conn: sa.Connection, s: Scope) -> dict[str, Any]:
         sa.select(sa.func.count()).where(e.c.override_reason.is_not(None), s.within(e.c.occurred_on))
     ).scalar_one()
     return {"events_with_override": events, "by_guard": {str(g): n for g, n in rows}}
+
+
+def corrections(conn: sa.Connection, s: Scope) -> dict[str, Any]:
+    """Corrections and voids recorded in the period (by the day they were made), by the corrected
+    event's trigger and by the corrector's role; voided ones included, since each was made."""
+    c, t = RECORDED.alias("c"), RECORDED.alias("t")
+    target = sa.and_(t.c.episode_id == c.c.episode_id, t.c.seq == c.c.fields["seq"].as_integer())
+    rows = conn.execute(
+        sa.select(c.c.trigger, t.c.trigger, c.c.role, sa.func.count())
+        .select_from(c.join(t, target))
+        .where(c.c.trigger.in_(CORRECTIONS), s.within(c.c.occurred_on))
+        .group_by(c.c.trigger, t.c.trigger, c.c.role)
+    ).all()
+    kinds = {CORRECT: "corrected", VOID: "voided"}
+    totals = {"corrected": 0, "voided": 0}
+    by_trigger: dict[str, dict[str, int]] = {}
+    by_role: dict[str, dict[str, int]] = {}
+    for kind, trigger, role, n in rows:
+        what = kinds[kind]
+        totals[what] += n
+        for table, key in ((by_trigger, trigger), (by_role, role or "none")):
+            table.setdefault(key, {"corrected": 0, "voided": 0})[what] += n
+    return {
+        **totals,
+        "by_trigger": dict(sorted(by_trigger.items())),
+        "by_role": dict(sorted(by_role.items())),
+    }
 
 
 def surgical_approach(conn: sa.Connection, s: Scope) -> dict[str, Any]:
@@ -337,11 +373,12 @@ def rates(s: Scope) -> dict[str, sa.Subquery]:
 
     The same conditions as the figures above, so that the trend adds up to them.
     """
+
     def rate(e: Any, hit: Any, *where: Any) -> sa.Subquery:
         return sa.select(e.c.occurred_on.label("on"), sa.case((hit, 1), else_=0).label("hit")).where(
             s.within(e.c.occurred_on), *where).subquery()  # fmt: skip
 
-    e = E.alias("e")
+    e, c = E.alias("e"), COUNTED.alias("c")
     f = _first_reassessments(s)
     return {
         "mri_without_radiograph_report": rate(e, _no_radiograph_report_before(e), e.c.trigger == "order_mri"),
@@ -350,7 +387,7 @@ def rates(s: Scope) -> dict[str, sa.Subquery]:
         "diagnostic_positive": rate(e, _positive(e), e.c.trigger == "record_injection_response",
                                     _field(e, "pain_reduction_pct").as_float().is_not(None)),
         "early_surgical_referrals": rate(e, _early(e), e.c.trigger == "refer_to_surgery"),
-        "events_with_override": rate(e, e.c.override_reason.is_not(None)),
+        "events_with_override": rate(c, c.c.override_reason.is_not(None)),
     }  # fmt: skip
 
 
@@ -364,6 +401,7 @@ FIGURES = {
     "injections": injections,
     "early_surgical_referrals": early_surgical_referrals,
     "overrides_by_guard": overrides_by_guard,
+    "corrections": corrections,
     "surgical_approach": surgical_approach,
     "outcomes": outcomes,
 }

@@ -20,6 +20,7 @@ from freezegun import freeze_time
 
 from pathway.db.models import AccessLogRow
 from pathway.domain.audit import chain_hash, payload_of
+from pathway.exports.records import PSEUDONYMISED_COLUMNS
 from tests.conftest import Pathway
 
 NOW = "2027-01-10 12:00:00"
@@ -76,7 +77,7 @@ def test_csv_is_pseudonymised_by_default(pathway: Pathway) -> None:
     assert list(table[0]) == [
         "episode_id", "seq", "patient_pseudonym", "side", "trigger", "from_state", "to_state", "occurred_day",
         "recorded_day", "actor", "role", "rules_version", "fields", "guards", "override_reason", "overridden_guards",
-        "prev_hash", "hash",
+        "prev_hash", "hash", "status",
     ]  # fmt: skip
     assert "MRN" not in text and "Smith" not in text and "Jones" not in text  # references and free text gone
     assert not ISO_DATE.search(text), ISO_DATE.search(text)  # no calendar date anywhere, guard messages included
@@ -219,7 +220,7 @@ def test_a_failed_export_leaves_nothing_behind(
         for i, _ in enumerate(rows):
             if i == 5:
                 raise OSError(28, "No space left on device")
-            yield (1,) * 18
+            yield (1,) * len(PSEUDONYMISED_COLUMNS)
 
     monkeypatch.setattr("pathway.exports.records.pseudonymised", failing)
     for fmt, name in (("jsonl", "trail.jsonl"), ("csv", "new.csv")):
