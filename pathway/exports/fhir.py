@@ -36,7 +36,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pathway.domain import pseudonym as p
-from pathway.domain.history import CORRECT, CORRECTIONS
+from pathway.domain.history import CORRECT, CORRECTIONS, VOID
 from pathway.exports.records import Period, Progress, as_date, as_instant, json_value
 from pathway.files import AtomicDirectory
 
@@ -307,7 +307,7 @@ class Fold:
         revises: int | None = None,
     ) -> None:  # fmt: skip
         """The event's Provenance: exported with the event, else held (a correction may refer to it)."""
-        operation = "CREATE" if trigger == "open" else "NULLIFY" if trigger in CORRECTIONS - {CORRECT} else "UPDATE"
+        operation = "CREATE" if trigger == "open" else "NULLIFY" if trigger == VOID else "UPDATE"
         body: dict[str, Any] = {
             "extension": [
                 {"url": HASH_EXTENSION, "valueString": row[18]},

@@ -47,26 +47,13 @@ TREND_HEADS = {
 
 # Figure keys as a reader says them; any other key is spelt out word by word.
 WORDS = {
-    "n": "number",
-    "share": "share",
-    "share_inside": "share inside the window",
-    "mcid_reached": "reached the MCID",
-    "mcid_share": "share reaching the MCID",
-    "median_change": "median change",
-    "by_current_state": "by current state",
-    "by_kind": "by kind of flag",
-    "by_guard": "by guard",
-    "median_days_open": "median days open",
-    "still_open": "still open",
-    "diagnostic_positive_share": "share of diagnostic responses positive",
-    "relief_share": "share by relief",
-    "before_conservative_min_days": "before the minimum",
-    "events_with_override": "steps taken with an override",
-    "endoscopic_share": "endoscopic share",
-    "open_share": "open share",
-    "mri_orders": "MRI orders",
-    "by_trigger": "by corrected step",
-    "by_role": "by role",
+    "n": "number", "share": "share", "share_inside": "share inside the window", "mcid_reached": "reached the MCID",
+    "mcid_share": "share reaching the MCID", "median_change": "median change", "by_current_state": "by current state",
+    "by_kind": "by kind of flag", "by_guard": "by guard", "median_days_open": "median days open",
+    "still_open": "still open", "diagnostic_positive_share": "share of diagnostic responses positive",
+    "relief_share": "share by relief", "before_conservative_min_days": "before the minimum",
+    "events_with_override": "steps taken with an override", "endoscopic_share": "endoscopic share",
+    "open_share": "open share", "mri_orders": "MRI orders", "by_trigger": "by corrected step", "by_role": "by role",
     "voided": "entered in error",
 }
 ACRONYMS = {"mri": "MRI", "mhhs": "mHHS", "mcid": "MCID", "ct": "CT", "nsaids": "NSAIDs"}
@@ -168,9 +155,7 @@ def as_text(report: dict[str, Any]) -> str:
         for first, row in (("", [h[0] for h in heads]), (report["trend"]["by"], [h[1] for h in heads])):
             out.append("  " + f"{first:<9}" + "".join(f"{h:<14}" for h in row).rstrip())
         for period in report["trend"]["periods"]:
-            cells = [
-                f"{percent(period[f]['share'])} ({period[f]['n']})" if period[f]["n"] else "-" for f in TREND_HEADS
-            ]
+            cells = [f"{percent(period[f]['share'])} ({period[f]['n']})" if period[f]["n"] else "-" for f in TREND_HEADS]
             out.append("  " + f"{period['period']:<9}" + "".join(f"{c:<14}" for c in cells).rstrip())
     return "\n".join(out) + "\n"
 
