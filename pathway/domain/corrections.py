@@ -19,7 +19,7 @@ from pathway.domain.fields import FieldError, parse_date
 from pathway.domain.guards import Verdict
 from pathway.domain.history import CORRECT, CORRECTIONS, MIGRATE_RULES, OPEN, VOID, RecordedEvent
 from pathway.domain.rules import RuleSet
-from pathway.domain.triggers import TRIGGERS
+from pathway.domain.triggers import OPENING, TRIGGERS
 from pathway.errors import InvalidInput, NotFound, Refused
 
 
@@ -31,15 +31,10 @@ def target_event(
     eid = episode_id
     if event is None:
         raise NotFound(f"Episode {eid} has no event {seq}; `pathway episode history {eid}` lists them.")
-    if event.trigger == OPEN:
-        if change == VOID:
-            raise InvalidInput(
-                "The opening event cannot be voided: close the episode with a reason instead "
-                f"(`pathway advance {eid} close --set reason=...`)."
-            )
+    if event.trigger == OPEN and change == VOID:
         raise InvalidInput(
-            f"Event {seq} opens the episode; correct its patient, side, referral date or arthroplasty with "
-            f"`pathway advance {eid} amend --set NAME=VALUE --set reason=TEXT`."
+            "The opening event cannot be voided: close the episode with a reason instead "
+            f"(`pathway advance {eid} close --set reason=...`)."
         )
     if event.trigger == MIGRATE_RULES:
         raise InvalidInput(
@@ -58,15 +53,19 @@ def target_event(
 
 
 def correction_fields(
-    current: RecordedEvent, raw: Mapping[str, str], occurred_on: str | date | None, reason: str
+    current: RecordedEvent, raw: Mapping[str, str], occurred_on: str | date | None, reason: str, today: date
 ) -> dict[str, Any]:
     """The fields of a ``correct`` event superseding ``current`` (the event as it now counts).
 
     New values are parsed and checked by the event's own trigger fields; only what
-    differs is kept; derived fields cannot be set (they are worked out again).
+    differs is kept; derived fields cannot be set (they are worked out again). The
+    opening event's patient, side, referral date and arthroplasty may be corrected
+    (in any state, unlike ``amend``); its date is its referral date.
     """
-    spec = TRIGGERS[current.trigger]
     seq = current.seq
+    spec = OPENING if current.trigger == OPEN else TRIGGERS[current.trigger]
+    if current.trigger == OPEN and occurred_on is not None:
+        raise InvalidInput("The opening event's date is the referral date: correct it with --set referred_on=DATE.")
     derived = [name for name in raw if spec.field(name) is None and name in current.fields]
     if derived:
         raise InvalidInput(
@@ -87,6 +86,9 @@ def correction_fields(
             f"Event {seq} already records {said}: nothing to correct. Give new values with --set FIELD=VALUE "
             "and/or a new date with --on DATE."
         )
+    referred = changes.get("referred_on") if current.trigger == OPEN else None
+    if referred is not None and date.fromisoformat(referred) > today:
+        raise InvalidInput(f"referred_on {referred} is after today ({today}); give the date the referral was made.")
     fields: dict[str, Any] = {"seq": seq}
     if changes:
         fields["set"] = changes

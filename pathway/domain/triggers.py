@@ -162,6 +162,14 @@ def _pain_reduction(fields: dict[str, Any]) -> dict[str, Any]:
     return {"pain_reduction_pct": pct}
 
 
+# The episode attributes as fields: what `amend` changes, and what correcting the opening event may set.
+_ATTRIBUTES = (
+    BoolField("has_hip_arthroplasty", required=False),
+    EnumField("side", required=False, choices=SIDES),
+    DateField("referred_on", required=False),
+    TextField("patient_ref", required=False, max_length=64, help="the site's patient identifier"),
+)
+
 _SPECS = (
     TriggerSpec("order_radiographs", _one("referred", "radiographs_ordered"), summary="order hip radiographs"),
     TriggerSpec(
@@ -290,16 +298,13 @@ _SPECS = (
     TriggerSpec(
         "amend",
         _one(NON_TERMINAL, "="),
-        (
-            BoolField("has_hip_arthroplasty", required=False),
-            EnumField("side", required=False, choices=SIDES),
-            DateField("referred_on", required=False),
-            TextField("patient_ref", required=False, max_length=64, help="the site's patient identifier"),
-            TextField("reason"),
-        ),
+        (*_ATTRIBUTES, TextField("reason")),
         validate=_amend_checks,
         summary="correct an episode attribute (arthroplasty, side, referral date, patient)",
     ),
 )
 
 TRIGGERS: Mapping[str, TriggerSpec] = {spec.name: spec for spec in _SPECS}
+
+# The opening event is not a trigger; `pathway correct ID 1` checks its fields with this.
+OPENING = TriggerSpec("open", (), _ATTRIBUTES, summary="open the episode")

@@ -32,6 +32,7 @@ from pathway.domain.history import CORRECT, CORRECTIONS, MIGRATE_RULES, OPEN, VO
 from pathway.errors import Conflict, InvalidInput, NotFound
 from pathway.faults import fault_point
 from pathway.services import CHANGED_MEANWHILE, Actor, check_version
+from pathway.services.episodes import check_patient_ref
 from pathway.services.views import event_view
 
 CHANGE_ACTIONS = {CORRECT: access.CORRECT, VOID: access.VOID}
@@ -52,7 +53,9 @@ def _record_rights(session: Session, episode_id: int, event: EventRow, names: Se
         inner = _record_rights(session, episode_id, target, list(event.fields.get("set", {})))
         needed = access.change_actions(CHANGE_ACTIONS[event.trigger], inner)
         return (*needed, access.OVERRIDE) if overridden and access.OVERRIDE not in needed else needed
-    if event.trigger in (OPEN, MIGRATE_RULES):
+    if event.trigger == OPEN:  # correcting the opening: as for opening, and a change of patient needs its right
+        return ("episode.open", access.AMEND_PATIENT) if "patient_ref" in names else ("episode.open",)
+    if event.trigger == MIGRATE_RULES:
         return ()  # refused as input once the rights are known
     return access.record_actions(event.trigger, [*event.fields, *names], overridden)
 
@@ -161,7 +164,9 @@ def correct(
     target_event(episode_id, snapshot.recorded, before.statuses, seq, CORRECT)
     current = next(e for e in before.events if e.seq == seq)
     raw = dict(assignments) if isinstance(assignments, Mapping) else parse_assignments(assignments)
-    fields = correction_fields(current, raw, occurred_on, reason)
+    if "patient_ref" in raw and current.trigger in (OPEN, "amend"):
+        raw["patient_ref"] = check_patient_ref(raw["patient_ref"])
+    fields = correction_fields(current, raw, occurred_on, reason, today)
     return _change(uow, episode, snapshot, CORRECT, fields, seq, override_reason, actor, now, today)
 
 

@@ -130,17 +130,31 @@ def test_bad_corrections_of_the_mri_report_change_nothing(
         refused(pathway, engine, 1, "correct", str(eid), "5", *args, "--reason", "typo", "--override", "sure")
 
 
-@pytest.mark.parametrize(
-    ("seq", "code", "expected"),
-    [
-        ("1", 2, "amend"),
-        ("42", 3, "has no event 42"),
-    ],
-)
-def test_what_cannot_be_corrected(pathway: Pathway, engine: sa.Engine, seq: str, code: int, expected: str) -> None:
+def test_an_event_that_does_not_exist_cannot_be_corrected(pathway: Pathway, engine: sa.Engine) -> None:
     eid = walked(pathway, 2)
-    assert expected in refused(pathway, engine, code, "correct", str(eid), seq, "--set", "result=equivocal",
-                               "--reason", "x")  # fmt: skip
+    message = refused(pathway, engine, 3, "correct", str(eid), "42", "--set", "result=equivocal", "--reason", "x")
+    assert "has no event 42" in message
+
+
+def test_the_opening_event_is_corrected_in_any_state_the_patient_by_a_clinician(site: Site, engine: sa.Engine) -> None:
+    pathway = site.pathway
+    kim, cora = ("--as", USERS["clinician"]), ("--as", USERS["coordinator"])
+    eid = walked(pathway, 1, "MRN-1", *kim)
+    pathway.ok(*kim, "advance", str(eid), "close", "--on", "2026-01-07", "--set", "reason=withdrawn")
+    done = pathway.json(*cora, "correct", str(eid), "1", "--set", "side=right", "--set", "referred_on=2026-01-04",
+                        "--reason", "keyed at referral")  # fmt: skip
+    assert done["status"] == "corrected by 4" and done["event"]["role"] == "coordinator"
+    episode = show(pathway, eid, *kim)
+    assert (episode["side"], episode["referred_on"], episode["state"]) == ("right", "2026-01-04", "closed")
+    assert site.as_(USERS["coordinator"], "correct", str(eid), "1", "--set", "patient_ref=MRN-2",
+                    "--reason", "x").exit_code == 5  # fmt: skip
+    pathway.ok(*kim, "correct", str(eid), "1", "--set", "patient_ref= MRN-2 ", "--reason", "wrong patient")
+    assert show(pathway, eid, *kim)["patient_ref"] == "MRN-2"
+    for args, expected in ((["--on", "2026-01-03"], "referral date"), (["--set", "referred_on=2026-01-07"], "event 2"),
+                           (["--set", "referred_on=2026-07-02"], "after today")):  # fmt: skip
+        result = pathway(*kim, "correct", str(eid), "1", *args, "--reason", "x")
+        assert result.exit_code in (1, 2) and expected in result.stderr, result.output
+    assert pathway.json(*kim, "audit", "verify")["intact"]
 
 
 def test_corrections_and_voided_events_are_not_corrected_again(pathway: Pathway, engine: sa.Engine) -> None:

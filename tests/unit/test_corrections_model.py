@@ -212,7 +212,7 @@ class CorrectionsComparison(RuleBasedStateMachine):
         else:
             day = current.occurred_on + timedelta(days=data.draw(st.sampled_from([-30, -1, 1, 20]), label="shift"))
         try:
-            fields = correction_fields(current, raw, day, "mis-keyed")
+            fields = correction_fields(current, raw, day, "mis-keyed", TODAY)
         except InvalidInput as exc:
             assert "nothing to correct" in str(exc) or "not" in str(exc), exc
             return
