@@ -1,7 +1,9 @@
 """Concurrent writers: throughput, conflicts (exit 4) and what access control costs.
 
 N processes each record M follow-ups through the service layer, either on an episode of
-their own or all on one shared episode, on SQLite (WAL) and, when reachable, PostgreSQL.
+their own or all on one shared episode (the same-episode throughput: `advance` locks the
+episode row, so writers queue and none should get exit 4), on SQLite (WAL) and, when
+reachable, PostgreSQL.
 Also times one `advance` in open mode and with users and roles enforced. Prints
 figures; asserts nothing. Run: python bench/writers.py [--writers 8] [--steps 40]
 """
@@ -81,7 +83,7 @@ def _run(url: str, writers: int, steps: int) -> None:
     shared = _episode(engine, writers)
     backend = engine.url.get_backend_name()
     with multiprocessing.Pool(writers) as pool:
-        for label, targets in (("own episodes", own), ("one shared episode", [shared] * writers)):
+        for label, targets in (("own episodes", own), ("the same episode", [shared] * writers)):
             start = time.perf_counter()
             results = pool.map(_writer, [(url, eid, steps) for eid in targets])
             elapsed = time.perf_counter() - start

@@ -100,19 +100,28 @@ def _configure_sqlite(engine: Engine) -> None:
         connection.exec_driver_sql(f"BEGIN {mode}")
 
 
-def create_engine(url: URL, *, create_folder: bool = False, create: bool = True, echo: bool = False) -> Engine:
+def create_engine(
+    url: URL, *, create_folder: bool = False, create: bool = True, echo: bool = False, pooled: bool = False
+) -> Engine:
     """An engine for ``url``; no connection is made yet. A missing SQLite file is created
-    (owner-only) unless ``create`` is false, when it is an error (exit 2)."""
+    (owner-only) unless ``create`` is false, when it is an error (exit 2).
+
+    A command runs one unit of work and exits, so by default connections are not
+    pooled. ``pooled`` keeps them open between units of work, for long-running
+    processes (a server, benchmarks): each unit then pays neither the connection set-up
+    nor, on SQLite, the checkpoint (and fsync) that closing the last connection does.
+    """
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_file(url, create_folder, create)
-        engine = sa.create_engine(url, echo=echo, poolclass=sa.pool.NullPool)
+        pool = {"pool_size": 5, "max_overflow": 10} if pooled else {"poolclass": sa.pool.NullPool}
+        engine = sa.create_engine(url, echo=echo, **pool)  # type: ignore[arg-type]
         _configure_sqlite(engine)
         return engine
     try:
         return sa.create_engine(
             url,
             echo=echo,
-            poolclass=sa.pool.NullPool,
+            **({"pool_pre_ping": True} if pooled else {"poolclass": sa.pool.NullPool}),  # type: ignore[arg-type]
             connect_args={"connect_timeout": 10, "application_name": "pathway"},
         )
     except NoSuchModuleError:

@@ -52,14 +52,20 @@ class EpisodeKey:
     rules_version: int
 
 
-def reconcile_after_flush(session: Session, episode: EpisodeRow, event: EventRow) -> None:
+Known = tuple[Sequence[RecordedEvent], RuleSet]  # an episode's whole history (new event last) and its rules
+
+
+def reconcile_after_flush(
+    session: Session, episode: EpisodeRow, event: EventRow, *, known: Known | None = None
+) -> None:
     """Queue ``episode`` for reconciliation once ``event`` is flushed (called by append_event).
 
     Deferred to the flush so that the episode's version check comes first: a stale
     write still fails at commit, and on PostgreSQL the episode row is locked before
-    its flags are read.
+    its flags are read. ``known`` is the history and rules the caller already read
+    (the decision's): then they are not read again.
     """
-    session.info.setdefault(_PENDING_KEY, []).append((episode, event))
+    session.info.setdefault(_PENDING_KEY, []).append((episode, event, known))
 
 
 @orm_event.listens_for(Session, "after_flush_postexec")
@@ -68,9 +74,13 @@ def _reconcile_pending(session: Session, _context: Any) -> None:
     if not pending:
         return
     connection = session.connection()
-    for episode, event in pending:
+    for episode, event, known in pending:
         key = EpisodeKey(episode.id, episode.state, episode.referred_on, episode.rules_version)
-        reconcile_episodes(connection, [key], now=event.recorded_at)
+        given = None
+        if known is not None:
+            events, rules = known
+            given = ({episode.id: [(event.id, e) for e in events]}, rules)
+        reconcile_episodes(connection, [key], now=event.recorded_at, known=given)
 
 
 @orm_event.listens_for(Session, "after_soft_rollback")
@@ -134,11 +144,19 @@ def _stored(connection: sa.Connection, ids: Sequence[int]) -> dict[int, list[Sto
     return stored
 
 
-def reconcile_episodes(connection: sa.Connection, episodes: Iterable[EpisodeKey], *, now: datetime) -> int:
+def reconcile_episodes(
+    connection: sa.Connection,
+    episodes: Iterable[EpisodeKey],
+    *,
+    now: datetime,
+    known: tuple[dict[int, list[tuple[int, RecordedEvent]]], RuleSet] | None = None,
+) -> int:
     """Bring these episodes' stored flags in line with their events; returns how many were resolved.
 
     The latest event of each episode is the one that resolves its flags that are no
     longer expected ("satisfied" when it is the awaited trigger, else "moved_on").
+    ``known``: the episodes' events (with the latest one's id) and their rules, already
+    read by the caller; else both are read here.
     """
     episodes = list(episodes)
     ids = [e.id for e in episodes]
@@ -146,7 +164,11 @@ def reconcile_episodes(connection: sa.Connection, episodes: Iterable[EpisodeKey]
         return 0
     today = now.astimezone(site_timezone()).date()
     rules = _RuleCache(connection)
-    events = _events(connection, ids)
+    if known is not None:
+        events, given = known
+        rules.sets[given.version] = given
+    else:
+        events = _events(connection, ids)
     stored = _stored(connection, ids)
     inserts: list[dict[str, Any]] = []
     retimes: list[dict[str, Any]] = []

@@ -1,16 +1,18 @@
 """Loading episodes and rules into domain objects, and appending events.
 
-``append_event`` is the only code that writes an event: it numbers it, chains its
-hash and moves the episode's projection (state, dates, chain head) in the same flush,
-and brings the episode's flags in line with it in the same transaction (db/flags.py).
-``snapshot`` is the one place an episode's history is read for a decision; after an
-event that changes what earlier events say (a correction, a void, an amendment),
+``snapshot`` is the one place an episode's history is read for a decision: one Core
+query for the events (no ORM objects), one for its rules. ``append_event`` is the only
+code that writes an event: it numbers it, chains its hash and moves the episode's
+projection (state, dates, chain head) in the same flush, and brings the episode's
+flags in line with it in the same transaction (db/flags.py), from the history the
+decision already read when it is given, so that a step reads its history once. After
+an event that changes what earlier events say (a correction, a void, an amendment),
 ``project`` sets the episode row and its revisions to what the re-derived history gives.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -29,8 +31,11 @@ from pathway.domain.states import TERMINAL
 from pathway.errors import InvalidInput, NotFound
 
 
-def get_episode(session: Session, episode_id: int) -> EpisodeRow:
-    episode = session.get(EpisodeRow, episode_id)
+def get_episode(session: Session, episode_id: int, *, lock: bool = False) -> EpisodeRow:
+    """The episode row; with ``lock``, locked until the transaction ends (FOR UPDATE on
+    PostgreSQL; a SQLite write transaction already holds the whole file), so that
+    concurrent writers queue and each is judged on the state it actually follows."""
+    episode = session.get(EpisodeRow, episode_id, with_for_update=True if lock else None)
     if episode is None:
         raise NotFound(f"There is no episode {episode_id}; `pathway episode list` shows the episodes.")
     return episode
@@ -78,21 +83,58 @@ def recorded(event: EventRow) -> RecordedEvent:
     )  # fmt: skip
 
 
-def snapshot(session: Session, episode: EpisodeRow) -> EpisodeSnapshot:
-    """The episode for a decision: its effective history, and the record behind it."""
-    records = [recorded(e) for e in events_of(session, episode.id)]
-    sets = rule_sets(session, {episode.rules_version, *(e.rules_version for e in records if e.rules_version)})
+_E = EventRow.__table__
+_COLUMNS = (_E.c.seq, _E.c.trigger, _E.c.from_state, _E.c.to_state, _E.c.occurred_on, _E.c.fields,
+            _E.c.rules_version, _E.c.overridden_guards)  # fmt: skip
+_HISTORY = sa.select(*_COLUMNS).where(_E.c.episode_id == sa.bindparam("episode_id")).order_by(_E.c.seq)
+
+
+def _recorded(row: Sequence[Any]) -> RecordedEvent:
+    return RecordedEvent(*row[:7], tuple(row[7] or ()))
+
+
+def history(session: Session, episode_id: int) -> list[RecordedEvent]:
+    """The episode's events as recorded, in order: one Core query, no ORM objects."""
+    return [_recorded(row) for row in session.connection().execute(_HISTORY, {"episode_id": episode_id})]
+
+
+def histories(session: Session, episode_ids: Sequence[int]) -> dict[int, list[RecordedEvent]]:
+    """Several episodes' recorded histories in one query (a rule migration judges many at once)."""
+    found: dict[int, list[RecordedEvent]] = {eid: [] for eid in episode_ids}
+    query = sa.select(_E.c.episode_id, *_COLUMNS).where(_E.c.episode_id.in_(episode_ids))
+    for row in session.connection().execute(query.order_by(_E.c.episode_id, _E.c.seq)):
+        found[row[0]].append(_recorded(row[1:]))
+    return found
+
+
+def snapshot(
+    session: Session,
+    episode: EpisodeRow,
+    *,
+    rules: Mapping[int, RuleSet] | None = None,
+    events: Sequence[RecordedEvent] | None = None,
+) -> EpisodeSnapshot:
+    """The episode for a decision: its effective history, and the record behind it.
+
+    ``events`` (the recorded history) and ``rules`` (rule sets by version) when the
+    caller has already read them; what is missing is read here.
+    """
+    records = list(events) if events is not None else history(session, episode.id)
+    wanted = {episode.rules_version, *(e.rules_version for e in records if e.rules_version)}
+    known = {v: rules[v] for v in wanted if rules is not None and v in rules}
+    if len(known) < len(wanted):
+        known.update(rule_sets(session, wanted - known.keys()))
     return EpisodeSnapshot(
         id=episode.id,
         state=episode.state,
         referred_on=episode.referred_on,
         has_hip_arthroplasty=episode.has_hip_arthroplasty,
-        rules=sets[episode.rules_version],
+        rules=known[episode.rules_version],
         events=effective_history(records),
         side=episode.side,
         patient_ref=episode.patient_ref,
         recorded=records,
-        rule_sets=sets,
+        rule_sets=known,
     )
 
 
@@ -153,8 +195,14 @@ def append_event(
     verdicts: Sequence[Verdict] = (),
     override_reason: str | None = None,
     overridden: Sequence[str] = (),
+    judged: EpisodeSnapshot | None = None,
 ) -> EventRow:
-    """Append one event to ``episode`` and move the episode's projection with it."""
+    """Append one event to ``episode`` and move the episode's projection with it.
+
+    ``judged`` is the snapshot the event was decided on (same rules, every earlier
+    event as recorded): the flags are then reconciled from it without reading the
+    history again.
+    """
     seq = (episode.event_count or 0) + 1
     prev_hash = episode.head_hash or GENESIS
     guards = [v.as_dict() for v in verdicts]
@@ -201,5 +249,8 @@ def append_event(
     episode.version = seq
     episode.head_hash = event.hash
     episode.scheduled_seq = seq
-    flags.reconcile_after_flush(session, episode, event)
+    known = None
+    if judged is not None and judged.recorded and judged.rules.version == episode.rules_version:
+        known = ([*judged.recorded, recorded(event)], judged.rules)
+    flags.reconcile_after_flush(session, episode, event, known=known)
     return event

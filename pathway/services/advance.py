@@ -40,9 +40,13 @@ def advance(
     ``assignments`` are ``FIELD=VALUE`` strings (or a mapping of them) and
     ``occurred_on`` may be text: both are checked only after the episode is found,
     so "no such episode" (exit 3) wins over bad input (exit 2).
+
+    The episode row is locked before anything is judged, so concurrent writers queue
+    and each is judged on the state it actually follows; exit 4 is left for
+    ``expect_version`` (someone changed it since the caller looked).
     """
     session = uow.session
-    episode = repo.get_episode(session, episode_id)
+    episode = repo.get_episode(session, episode_id, lock=True)
     check_version(episode, expect_version)
     today = now.astimezone(site_timezone()).date()
     fields = dict(assignments) if isinstance(assignments, Mapping) else parse_assignments(assignments)
@@ -69,6 +73,7 @@ def advance(
         verdicts=decision.verdicts,
         override_reason=decision.override_reason,
         overridden=decision.overridden,
+        judged=snapshot,
     )
     if decision.attribute_changes:
         records = [*snapshot.recorded, repo.recorded(event)]

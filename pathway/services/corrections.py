@@ -95,6 +95,7 @@ def _record(
         session, episode, trigger=change.trigger, from_state=episode.state, to_state=result.state,
         fields=change.fields, occurred_on=today, recorded_at=now, actor=actor.name, role=actor.role,
         verdicts=change.verdicts, override_reason=change.override_reason, overridden=change.overridden,
+        judged=snapshot,
     )  # fmt: skip
     repo.project(session, episode, [*snapshot.recorded, repo.recorded(event)], result)
     try:
@@ -119,7 +120,7 @@ def _prepare(
     now: datetime,
 ) -> tuple[EpisodeRow, EpisodeSnapshot, str, str | None, date]:  # fmt: skip
     session = uow.session
-    episode = repo.get_episode(session, episode_id)
+    episode = repo.get_episode(session, episode_id, lock=True)  # writers queue, as for advance
     check_version(episode, expect_version)
     snapshot = repo.snapshot(session, episode)
     reason = _text(reason, "The reason (--reason)")
