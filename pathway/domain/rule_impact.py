@@ -21,6 +21,7 @@ from typing import Any
 
 from pathway.domain.decisions import EpisodeSnapshot, options
 from pathway.domain.guards import GuardContext
+from pathway.domain.history import Facts
 from pathway.domain.rules import RuleSet
 from pathway.domain.timers import ExpectedFlag, expected_flags
 from pathway.domain.triggers import TRIGGERS
@@ -42,9 +43,10 @@ class GuardOutlook:
         return {"passed": self.passed, "allowed_from": shown, "message": self.message}
 
 
-def _first_passing_day(snapshot: EpisodeSnapshot, trigger: str, guard_name: str, today: date) -> date | None:
+def _first_passing_day(
+    snapshot: EpisodeSnapshot, facts: Facts, trigger: str, guard_name: str, today: date
+) -> date | None:
     guard = next(g for g in TRIGGERS[trigger].guards if g.__name__ == guard_name)
-    facts = snapshot.facts()
 
     def passes(day: date) -> bool:
         return guard(GuardContext(facts, snapshot.rules, None, day)).passed
@@ -61,11 +63,12 @@ def _first_passing_day(snapshot: EpisodeSnapshot, trigger: str, guard_name: str,
 def outlook(snapshot: EpisodeSnapshot, today: date) -> dict[tuple[str, str], GuardOutlook]:
     """Every guard of every trigger possible now, keyed by (trigger, guard)."""
     result = {}
-    start = max(today, snapshot.facts().latest_clinical_date)
+    facts = snapshot.facts()  # once: the binary searches below only move the day
+    start = max(today, facts.latest_clinical_date)
     for option in options(snapshot, today):
         for verdict in option.verdicts:
             allowed_from = (
-                None if verdict.passed else _first_passing_day(snapshot, option.trigger, verdict.guard, start)
+                None if verdict.passed else _first_passing_day(snapshot, facts, option.trigger, verdict.guard, start)
             )
             result[(option.trigger, verdict.guard)] = GuardOutlook(verdict.passed, allowed_from, verdict.message)
     return result

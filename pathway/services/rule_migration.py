@@ -12,7 +12,8 @@ rules still need moving. A dry run computes the same report and writes nothing.
 
 from __future__ import annotations
 
-from datetime import datetime
+from dataclasses import replace
+from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
@@ -25,6 +26,7 @@ from pathway.db.models import EpisodeRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.history import MIGRATE_RULES
 from pathway.domain.rule_impact import impact
+from pathway.domain.rules import RuleSet
 from pathway.domain.states import TERMINAL
 from pathway.errors import Conflict, InvalidInput
 from pathway.services import Actor
@@ -53,6 +55,40 @@ def _select(uow: UnitOfWork, to_version: int, episode_id: int | None, all_on: in
     return list(session.scalars(query.with_for_update() if lock else query))
 
 
+BATCH = 500  # episodes judged and written per flush: one history read, one flag reconciliation
+
+
+def _move(
+    uow: UnitOfWork, episodes: list[EpisodeRow], old_rules: dict[int, RuleSet], new_rules: RuleSet,
+    to_version: int, today: date, dry_run: bool, actor: Actor, now: datetime,
+) -> list[dict[str, Any]]:
+    """Judge (and, unless a dry run, move) one batch: each episode keeps its own audit event."""
+    session = uow.session
+    histories = repo.histories(session, [e.id for e in episodes])
+    earlier = {e.rules_version for h in histories.values() for e in h if e.rules_version} - old_rules.keys()
+    if earlier:  # rule sets the histories were recorded under, read once for the whole run
+        old_rules.update(repo.rule_sets(session, earlier))
+    report = []
+    for episode in episodes:
+        from_version = episode.rules_version
+        entry: dict[str, Any] = {"id": episode.id, "state": episode.state, "from_version": from_version}
+        snapshot = repo.snapshot(session, episode, rules=old_rules, events=histories[episode.id])
+        entry["changes"] = impact(snapshot, new_rules, today)
+        if not dry_run:
+            episode.rules_version = to_version
+            event = repo.append_event(
+                session, episode, trigger=MIGRATE_RULES, from_state=episode.state, to_state=episode.state,
+                fields={"from_version": from_version, "to_version": to_version}, occurred_on=today,
+                recorded_at=now, actor=actor.name, role=actor.role, judged=replace(snapshot, rules=new_rules),
+            )  # fmt: skip
+            entry["event_seq"] = event.seq
+            entry["version"] = episode.version
+        report.append(entry)
+    if not dry_run:
+        session.flush()  # one flush per batch: the events, the episodes' version checks, their flags
+    return report
+
+
 def migrate_rules(
     uow: UnitOfWork,
     *,
@@ -77,29 +113,19 @@ def migrate_rules(
     today = now.astimezone(site_timezone()).date()
     new_rules = repo.rule_set(session, to_version)
     from_versions = sorted({e.rules_version for e in episodes})
+    old_rules = repo.rule_sets(session, set(from_versions))
     report = []
-    for episode in episodes:
-        from_version = episode.rules_version
-        entry: dict[str, Any] = {"id": episode.id, "state": episode.state, "from_version": from_version}
-        entry["changes"] = impact(repo.snapshot(session, episode), new_rules, today)
+    try:
+        for batch in range(0, len(episodes), BATCH):
+            report += _move(uow, episodes[batch : batch + BATCH], old_rules, new_rules, to_version, today,
+                            dry_run, actor, now)  # fmt: skip
         if not dry_run:
-            episode.rules_version = to_version
-            event = repo.append_event(
-                session, episode, trigger=MIGRATE_RULES, from_state=episode.state, to_state=episode.state,
-                fields={"from_version": from_version, "to_version": to_version}, occurred_on=today,
-                recorded_at=now, actor=actor.name, role=actor.role,
-            )  # fmt: skip
-            entry["event_seq"] = event.seq
-            entry["version"] = episode.version
-        report.append(entry)
-    if not dry_run:
-        try:
             uow.commit()
-        except (StaleDataError, IntegrityError):
-            raise Conflict(
-                "An episode was changed by someone else while the rules were being moved; nothing was moved. "
-                "Run the command again."
-            ) from None
+    except (StaleDataError, IntegrityError):
+        raise Conflict(
+            "An episode was changed by someone else while the rules were being moved; nothing was moved. "
+            "Run the command again."
+        ) from None
     return {
         "to_version": to_version,
         "dry_run": dry_run,
