@@ -6,12 +6,23 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import ID, app, emit, global_options, table
+from pathway.commands.common import ID, app, emit, global_options, numbered, table, wrap_text
+from pathway.domain.triggers import TRIGGERS
 from pathway.services import advance as service
 from pathway.services.access import advance_actions
 
 
-@click.command("advance")
+def _triggers_help() -> str:
+    """The triggers, for `advance --help`: each with what it does and its fields."""
+    lines = ["\b", "Triggers (`pathway next ID` shows which are possible now and why", "not the others):"]
+    for spec in TRIGGERS.values():
+        lines += wrap_text(f"{spec.name}: {spec.summary}", 78, indent="  ")
+        if spec.fields:
+            lines += wrap_text(" ".join(f.brief() for f in spec.fields), 78, indent="      ")
+    return "\n".join(lines)
+
+
+@click.command("advance", epilog=_triggers_help())
 @click.argument("episode_id", type=ID, metavar="ID")
 @click.argument("trigger")
 @click.option("--on", "occurred_on", metavar="DATE", help="When it happened, YYYY-MM-DD (default: today).")
@@ -31,7 +42,11 @@ def advance(
 ) -> None:  # fmt: skip
     """Fire TRIGGER on episode ID, checked against its pinned rules.
 
-    Example: pathway advance 12 inject --set guidance=ultrasound --set agent=corticosteroid_anaesthetic
+    \b
+    Examples:
+      pathway advance 12 order_radiographs --on 2026-03-03
+      pathway advance 12 record_followup --set pain=3 --set mhhs=71.5
+      pathway advance 12 refer_to_surgery --override "severe pain, MDT agreed"
     """
     a = app()
     with a.uow(write=True) as uow:
@@ -64,7 +79,13 @@ def _advance_human(result: dict[str, Any]) -> None:
 @click.argument("episode_id", type=ID, metavar="ID")
 @global_options
 def next_(episode_id: int) -> None:
-    """What may be done next for episode ID, and why not the rest."""
+    """What may be done next for episode ID, and why not the rest.
+
+    \b
+    Examples:
+      pathway next 12
+      pathway --json next 12 | jq '.triggers[] | select(.allowed)'
+    """
     a = app()
     with a.uow() as uow:
         a.authorize(uow, "next", episode_id=episode_id)
@@ -78,9 +99,12 @@ def _next_human(result: dict[str, Any]) -> None:
         return
     table(
         f"Episode {result['id']} is {result['state']}; as of {result['as_of']}:",
-        ("trigger", "allowed", "what it does / why not"),
+        ("trigger", "allowed", "what it does / why not", "fields ([optional])"),
         (
-            (t["trigger"], "yes" if t["allowed"] else "no", " ".join(t["reasons"]) if t["reasons"] else t["summary"])
+            (t["trigger"], "yes" if t["allowed"] else "no", numbered(t["reasons"]) if t["reasons"] else t["summary"],
+             " ".join(TRIGGERS[t["trigger"]].field(f["name"]).brief() for f in t["fields"]) or "-")  # type: ignore[union-attr]
             for t in result["triggers"]
         ),
+        wrap=("what it does / why not",),
+        below=("fields ([optional])",),
     )

@@ -12,14 +12,14 @@ import click
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from pathway.commands.common import app, global_options
+from pathway.commands.common import Choice, PathwayGroup, app, global_options
 from pathway.domain.fields import FieldError, parse_date
 from pathway.errors import InvalidInput
 from pathway.exports.records import Period
 from pathway.services import audit as service
 
 
-@click.group()
+@click.group(cls=PathwayGroup)
 def audit() -> None:
     """Prove the audit trail intact, and export it for review."""
 
@@ -39,6 +39,11 @@ def verify(episode_id: int | None) -> None:
     Prints the first broken link of each episode (edited, deleted, inserted or reordered
     events, or an episode row that disagrees with its chain); exit 0 when all is intact,
     1 when not.
+
+    \b
+    Examples:
+      pathway audit verify
+      pathway audit verify --episode 12
     """
     a = app()
     with a.uow() as uow:
@@ -53,7 +58,9 @@ def verify(episode_id: int | None) -> None:
         click.echo(f"Intact: {episodes} and {data['events']} events match their hash chains and chain heads.", err=True)
         return
     ids = ", ".join(str(b["episode_id"]) for b in data["broken"][:10]) + (" …" if len(data["broken"]) > 10 else "")
-    click.echo(f"Not intact: {len(data['broken'])} of {episodes} have a broken chain (episodes {ids}).", err=True)
+    broken = len(data["broken"])
+    verb = "has" if broken == 1 else "have"
+    click.echo(f"Not intact: {broken} of {episodes} {verb} a broken chain (episodes {ids}).", err=True)
     raise click.exceptions.Exit(1)
 
 
@@ -89,7 +96,7 @@ def date_option(value: str | None, name: str) -> date | None:
 
 
 @audit.command("export")
-@click.option("--format", "fmt", required=True, type=click.Choice(service.FORMATS), help="csv, jsonl or fhir.")
+@click.option("--format", "fmt", required=True, type=Choice(service.FORMATS), help="csv, jsonl or fhir.")
 @click.option("--since", metavar="DATE", help="Only events dated on or after this day (YYYY-MM-DD).")
 @click.option("--until", metavar="DATE", help="Only events dated on or before this day (YYYY-MM-DD).")
 @click.option("--out", metavar="PATH", type=click.Path(dir_okay=True, path_type=Path),
@@ -104,6 +111,11 @@ def export(fmt: str, since: str | None, until: str | None, out: Path | None, ide
     Patient references become keyed pseudonyms (stable across the site's exports), dates
     become days since the episode's referral, and free text is withheld, unless
     --identified. A FHIR export is a folder of NDJSON files, one per resource type.
+
+    \b
+    Examples:
+      pathway audit export --format csv --since 2026-01-01 --out trail.csv
+      pathway audit export --format fhir --out fhir-2026/
     """
     a = app()
     period = Period(date_option(since, "--since"), date_option(until, "--until"))

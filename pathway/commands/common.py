@@ -11,24 +11,24 @@ import getpass
 import json
 import os
 import re
+import shutil
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any, NoReturn
+from typing import Any
 
 import click
 import sqlalchemy as sa
-from rich import box
-from rich.console import Console
-from rich.table import Table
-from sqlalchemy.exc import DBAPIError
 
+from pathway.commands.base import (  # noqa: F401 - re-exported: commands import them from here
+    EXIT_INTERNAL, Invocation, PathwayGroup, fail, global_options, numbered,
+)  # fmt: skip
 from pathway.clock import now_utc
 from pathway.db import migrate
 from pathway.db.engine import create_engine, resolve_url
 from pathway.db.uow import UnitOfWork, connection_error
-from pathway.domain.fields import quoted
-from pathway.errors import InvalidInput, PathwayError, Refused
+from pathway.domain.fields import did_you_mean, quoted
+from pathway.errors import InvalidInput
 from pathway.services import Actor, access
 
 
@@ -59,19 +59,17 @@ class Choice(click.Choice):
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> Any:
         if isinstance(value, str) and value in self.choices:
             return value
-        self.fail(f"{quoted(str(value))} is not one of {', '.join(map(str, self.choices))}.", param, ctx)
+        names = list(map(str, self.choices))
+        self.fail(f"{quoted(str(value))} is not one of {', '.join(names)}{did_you_mean(str(value), names)}.", param, ctx)
 
 
-EXIT_INTERNAL = 70  # EX_SOFTWARE: a bug, not the user's fault
-
-
-class App:
+class App(Invocation):
     """Per-invocation state: the chosen database, the acting user, the output mode."""
 
-    def __init__(self) -> None:
-        self.db: str | None = None
-        self.user: str | None = None
-        self.json = False
+    def __init__(self, given: Invocation | None = None) -> None:
+        self.db = given.db if given else None
+        self.user = given.user if given else None
+        self.json = given.json if given else False
         self._engine: sa.Engine | None = None
 
     def engine(self, *, schema: str = "current") -> sa.Engine:
@@ -129,32 +127,12 @@ def _login_name() -> str:
 
 
 def app() -> App:
-    ctx = click.get_current_context()
-    return ctx.find_root().ensure_object(App)
-
-
-def _store(attribute: str) -> Callable[[click.Context, click.Parameter, Any], None]:
-    def callback(ctx: click.Context, _param: click.Parameter, value: Any) -> None:
-        if value not in (None, False):
-            setattr(ctx.find_root().ensure_object(App), attribute, value)
-
-    return callback
-
-
-def global_options(command: Callable[..., Any]) -> Callable[..., Any]:
-    """--db, --as and --json, accepted before the command name or after it."""
-    for option in reversed(
-        (
-            click.option("--db", "db", metavar="URL", expose_value=False, callback=_store("db"),
-                         help="Database URL or SQLite file (else $PATHWAY_DATABASE_URL, else the default file)."),
-            click.option("--as", "user", metavar="USER", expose_value=False, callback=_store("user"),
-                         help="Act as this user (else $PATHWAY_USER, else your login name)."),
-            click.option("--json", "json_output", is_flag=True, expose_value=False, callback=_store("json"),
-                         help="Machine-readable JSON on stdout."),
-        )
-    ):  # fmt: skip
-        command = option(command)
-    return command
+    """The invocation's App, made from what the global options stored (``base.Invocation``)."""
+    root = click.get_current_context().find_root()
+    given = root.ensure_object(Invocation)
+    if not isinstance(given, App):
+        root.obj = App(given)
+    return root.obj
 
 
 def emit(data: Any, human: Callable[[Any], None]) -> None:
@@ -165,72 +143,139 @@ def emit(data: Any, human: Callable[[Any], None]) -> None:
         human(data)
 
 
-def console() -> Console:
-    # On a terminal, fit the window; in a pipe or file, never fold a cell (grep-able).
-    width = None if sys.stdout.isatty() else 100_000
-    return Console(width=width, highlight=False, soft_wrap=False)
+def interactive() -> bool:
+    """Whether stdout is a terminal a person reads (tables fit its width) or a pipe (plain text)."""
+    return sys.stdout.isatty()
 
 
-def table(title: str | None, columns: Iterable[str], rows: Iterable[Iterable[Any]]) -> None:
-    """Rows under column headings; with every heading empty, a plain list of name-value lines."""
-    tty = sys.stdout.isatty()
+def terminal_width() -> int:
+    return max(40, shutil.get_terminal_size((80, 24)).columns)
+
+
+def fit_width() -> int | None:
+    """The width to fit text to: the terminal's, or None in a pipe (plain, unwrapped lines)."""
+    return terminal_width() if interactive() else None
+
+
+def _cell(value: Any) -> str:
+    return "" if value is None else " ".join(str(value).split())
+
+
+def table(title: str | None, columns: Iterable[str], rows: Iterable[Iterable[Any]], *, wrap: Iterable[str] = (),
+          below: Iterable[str] = ()) -> None:  # fmt: skip
+    """Rows under column headings, fitted to the reader.
+
+    In a pipe or file: plain tab-separated lines (a heading line first), no padding, so
+    that grep, cut and spreadsheets read it. At a terminal: aligned columns that fit its
+    width. Identifiers, dates and references are never split: only the ``wrap`` columns
+    (free text) wrap; when even the other columns do not fit on one line, each row keeps
+    its first columns on one line and the rest go on indented lines below it. ``below``
+    columns (long lists, such as a trigger's fields) always go on an indented line of
+    their own under their row. With every heading empty, a plain list of name-value lines.
+    """
     columns = list(columns)
+    cells = [[_cell(c) for c in row] for row in rows]
     headed = any(columns)
-    style = (box.HEAVY_HEAD if tty else box.SIMPLE) if headed else None
-    grid = Table(title=title, title_justify="left", show_lines=False, box=style, show_header=headed)
-    for column in columns:
-        grid.add_column(column, overflow="fold", no_wrap=not tty)
-    for row in rows:
-        grid.add_row(*("" if cell is None else str(cell) for cell in row))
-    console().print(grid)
+    if not interactive():
+        if title:
+            click.echo(title)
+        if headed:
+            click.echo("\t".join(columns))
+        for row in cells:
+            click.echo("\t".join(row))
+        return
+    click.echo(render_table(title, columns, cells, set(wrap), terminal_width(), set(below)), nl=False)
 
 
-def fail(error: PathwayError) -> NoReturn:
-    """Report ``error`` on stderr (and as JSON on stdout with --json) and exit."""
-    lines = [error.message]
-    if isinstance(error, Refused) and error.overridable:
-        lines[0] += " To go ahead anyway, a clinician can repeat the command with --override REASON."
-    if error.details:
-        lines.append("Reasons: " + " ".join(f"({i}) {d}" for i, d in enumerate(error.details, 1)))
-    for line in lines:
-        click.echo(line, err=True)
-    try:
-        json_mode = app().json
-    except RuntimeError:
-        json_mode = False
-    if json_mode:
-        click.echo(
-            json.dumps({"error": {"exit_code": error.exit_code, "message": error.message, "reasons": error.details}})
-        )
-    sys.exit(error.exit_code)
+def render_table(title: str | None, columns: list[str], cells: list[list[str]], wrap: set[str], width: int,
+                 below: set[str] | None = None) -> str:  # fmt: skip
+    """The terminal layout of ``table`` for ``width`` columns (see there)."""
+    under = [i for i, c in enumerate(columns) if c in (below or set())]
+    keep = [i for i in range(len(columns)) if i not in under]
+    head, groups = _layout([columns[i] for i in keep], [[row[i] for i in keep] for row in cells], wrap, width)
+    out = wrap_text(title, width) if title else []
+    out += head
+    for row, group in zip(cells, groups, strict=True):
+        out += group
+        for i in under:
+            if row[i]:
+                out += wrap_text(f"{columns[i]}: {row[i]}", width, indent="    ")
+    return "\n".join(out) + "\n"
 
 
-class PathwayGroup(click.Group):
-    """A click group that turns our errors into messages and exit codes."""
+def _layout(columns: list[str], cells: list[list[str]], wrap: set[str], width: int
+            ) -> tuple[list[str], list[list[str]]]:  # fmt: skip
+    """The heading lines, and each row's lines: aligned columns, wrapped free text, or stacked."""
+    headed = any(columns)
+    natural = [max([len(columns[i])] + [len(row[i]) for row in cells]) for i in range(len(columns))]
+    gap = 2
 
-    def list_commands(self, ctx: click.Context) -> list[str]:
-        """Commands in the order they were added (a coordinator's day), not alphabetical."""
-        return list(self.commands)
+    def line(parts: list[str], widths: list[int]) -> str:
+        return "  ".join(p.ljust(w) for p, w in zip(parts, widths, strict=True)).rstrip()
 
-    def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except PathwayError as error:
-            fail(error)
-        except DBAPIError as error:
-            reason = str(error.orig).strip().splitlines()[0] if error.orig else type(error).__name__
-            fail(InvalidInput(f"The database reported an error: {reason}. Nothing was changed; try again."))
-        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
-            raise
-        except KeyboardInterrupt:
-            click.echo("Interrupted; nothing was changed.", err=True)
-            sys.exit(130)
-        except Exception as error:  # noqa: BLE001 - last line of defence: no tracebacks for users
-            if os.environ.get("PATHWAY_DEBUG"):
-                raise
-            click.echo(
-                f"Internal error ({type(error).__name__}); nothing was changed. "
-                "Please report it; PATHWAY_DEBUG=1 shows the details.",
-                err=True,
-            )
-            sys.exit(EXIT_INTERNAL)
+    if sum(natural) + gap * (len(columns) - 1) <= width:
+        widths = natural
+    else:
+        flexible = [i for i, c in enumerate(columns) if c in wrap]
+        fixed = sum(natural[i] for i in range(len(columns)) if i not in flexible) + gap * (len(columns) - 1)
+        room = width - fixed
+        if not flexible or room < 16 * len(flexible):
+            return _stacked(columns, cells, natural, width)
+        widths = list(natural)
+        left, pending = room, sorted(flexible, key=lambda i: natural[i])
+        while pending:  # the narrowest free-text columns take what they need; the rest share what is left
+            share = left // len(pending)
+            i = pending.pop(0)
+            widths[i] = min(natural[i], share)
+            left -= widths[i]
+    head = [line(columns, widths), line(["-" * w for w in widths], widths)] if headed else []
+    groups = []
+    for row in cells:
+        wrapped = [wrap_text(c, w) for c, w in zip(row, widths, strict=True)]
+        groups.append([line([w[k] if k < len(w) else "" for w in wrapped], widths)
+                       for k in range(max(len(w) for w in wrapped))])  # fmt: skip
+    return head, groups
+
+
+def wrap_text(text: str, width: int, indent: str = "") -> list[str]:
+    """Lines of at most ``width`` characters, broken between words; a word longer than a line
+    (a list of choices, a path) is broken after a ``|``, ``,`` or ``/`` of its own, never inside a name."""
+    pieces: list[tuple[str, str]] = []  # (piece, what joins it to the one before)
+    for word in text.split():
+        parts = re.findall(r"[^|,/]+[|,/]?|[|,/]", word) if len(indent) + len(word) > width else [word]
+        pieces += [(part, " " if i == 0 else "") for i, part in enumerate(parts)]
+    lines: list[str] = []
+    current = ""
+    for piece, joiner in pieces:
+        joined = f"{current}{joiner if current else ''}{piece}"
+        if current and len(indent) + len(joined) > width:
+            lines.append(indent + current)
+            current = piece
+        else:
+            current = joined
+    if current or not lines:
+        lines.append(indent + current)
+    return lines
+
+
+def _stacked(columns: list[str], cells: list[list[str]], natural: list[int], width: int
+             ) -> tuple[list[str], list[list[str]]]:  # fmt: skip
+    """Each row's leading columns aligned on one line; the others as "heading: value" lines below it."""
+    lead, used = 0, 0
+    while lead < len(columns) and used + natural[lead] + (2 if lead else 0) <= width:
+        used += natural[lead] + (2 if lead else 0)
+        lead += 1
+    lead = max(lead, 1)
+    widths = natural[:lead]
+    head = []
+    if any(columns):
+        head = ["  ".join(c.ljust(w) for c, w in zip(columns[:lead], widths, strict=True)).rstrip(),
+                "  ".join("-" * w for w in widths)]  # fmt: skip
+    groups = []
+    for row in cells:
+        group = ["  ".join(c.ljust(w) for c, w in zip(row[:lead], widths, strict=True)).rstrip()]
+        rest = "; ".join(f"{c}: {v}" if c else v for c, v in zip(columns[lead:], row[lead:], strict=True) if v)
+        if rest:
+            group += wrap_text(rest, width, indent="    ")
+        groups.append(group)
+    return head, groups

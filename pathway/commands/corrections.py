@@ -33,7 +33,9 @@ def correct(
 
     The episode is re-derived from the corrected history: its state, facts and flags.
 
-    Example: pathway correct 12 5 --set ifs_mm=17 --reason "IFS mis-keyed, report says 17 mm"
+    \b
+    Example:
+      pathway correct 12 5 --set ifs_mm=17 --reason "IFS mis-keyed"
     """
     a = app()
     with a.uow(write=True) as uow:
@@ -61,7 +63,9 @@ def void(episode_id: int, seq: int, reason: str, override_reason: str | None, ex
     Voiding the latest event returns the episode to where it was before it; the
     opening event cannot be voided (close the episode instead).
 
-    Example: pathway void 12 9 --reason "follow-up recorded twice"
+    \b
+    Example:
+      pathway void 12 9 --reason "follow-up recorded twice"
     """
     a = app()
     with a.uow(write=True) as uow:

@@ -7,14 +7,14 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import app, emit, global_options, table
+from pathway.commands.common import PathwayGroup, app, emit, global_options, table
 from pathway.db import migrate
 from pathway.db.engine import shown
 from pathway.services import backup as backups
 from pathway.services import database, users
 
 
-@click.group()
+@click.group(cls=PathwayGroup)
 def db() -> None:
     """Create, upgrade, inspect and back up the database."""
 
@@ -23,7 +23,12 @@ def db() -> None:
 @click.option("--admin", "admin", metavar="NAME", help="Make NAME an administrator (the first one ends open mode).")
 @global_options
 def upgrade(admin: str | None) -> None:
-    """Bring the schema up to date (safe to run again, and concurrently)."""
+    """Bring the schema up to date (safe to run again, and concurrently).
+
+    \b
+    Example:
+      pathway --db /srv/pathway/clinic.sqlite3 db upgrade --admin amira
+    """
     a = app()
     engine = a.engine(schema="any")
     migrate.upgrade(engine)
@@ -57,13 +62,18 @@ def _info_human(data: dict[str, Any]) -> None:
             rows.append(("access", "open single-user mode: no users yet, anyone may do anything"))
         else:
             rows.append(("access", f"users and roles enforced ({access['active_users']} of {access['users']} active)"))
-    table(None, ("", ""), rows)
+    table(None, ("", ""), rows, wrap=("",))
 
 
 @db.command("info")
 @global_options
 def info() -> None:
-    """Where the database is, its schema revision, access mode and what it holds."""
+    """Where the database is, its schema revision, access mode and what it holds.
+
+    \b
+    Example:
+      pathway db info
+    """
     a = app()
     a.engine(schema="lenient")
     with a.uow() as uow:

@@ -71,7 +71,12 @@ def _expand(line: str, episode_id: str) -> list[str]:
 @click.command("demo")
 @click.option("--keep", is_flag=True, help="Keep the demo database and print where it is.")
 def demo(keep: bool) -> None:
-    """Walk one synthetic patient through the pathway on a throwaway SQLite database."""
+    """Walk one synthetic patient through the pathway on a throwaway SQLite database.
+
+    \b
+    Example:
+      pathway demo --keep
+    """
     root = click.get_current_context().find_root().command
     folder = Path(tempfile.mkdtemp(prefix="pathway-demo-"))
     url = f"sqlite:///{folder / 'demo.sqlite3'}"

@@ -8,7 +8,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import app, emit, global_options
+from pathway.commands.common import Choice, app, emit, global_options
 from pathway.diagrams import FORMATS, choose_format, render
 from pathway.diagrams.graph import TITLE, Marking
 from pathway.errors import InvalidInput
@@ -23,7 +23,7 @@ def diagram_options(command: Callable[..., Any]) -> Callable[..., Any]:
         help="Write the diagram to this file (default: standard output; PNG needs a file).",
     )(command)  # fmt: skip
     return click.option(
-        "--format", "fmt", type=click.Choice(FORMATS), help="mermaid (default), dot, svg or png (else from --out)."
+        "--format", "fmt", type=Choice(FORMATS), help="mermaid (default), dot, svg or png (else from --out)."
     )(command)
 
 
@@ -44,7 +44,12 @@ def deliver(fmt: str | None, out: Path | None, marking: Marking | None, title: s
 @diagram_options
 @global_options
 def diagram(fmt: str | None, out: Path | None) -> None:
-    """Draw the pathway's state machine, with the guards on its edges, from the engine's own definition."""
+    """Draw the pathway's state machine, with the guards on its edges, from the engine's own definition.
+
+    \b
+    Example:
+      pathway diagram --out pathway.svg
+    """
     a = app()
     with a.uow() as uow:
         a.authorize(uow, "diagram")

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import COUNT, ID, Choice, app, emit, global_options, table
+from pathway.commands.common import COUNT, ID, Choice, PathwayGroup, app, emit, global_options, table
 from pathway.commands.diagram import diagram_options, show_episode_diagram
 from pathway.domain.fields import FieldError, parse_date
 from pathway.domain.states import SIDES
@@ -15,7 +15,7 @@ from pathway.errors import InvalidInput
 from pathway.services import episodes
 
 
-@click.group()
+@click.group(cls=PathwayGroup)
 def episode() -> None:
     """Open, show, list and trace episodes (one patient, one side, one course of care)."""
 
@@ -29,7 +29,12 @@ def episode() -> None:
 @click.option("--arthroplasty", is_flag=True, help="The hip on this side has an arthroplasty.")
 @global_options
 def open_(patient_ref: str, side: str, referred_on: str | None, arthroplasty: bool) -> None:
-    """Open an episode at `referred` and print its id."""
+    """Open an episode at `referred` and print its id.
+
+    \b
+    Example:
+      pathway episode open --patient MRN-42 --side left --referred-on 2026-03-02
+    """
     a = app()
     with a.uow(write=True) as uow:
         actor = a.authorize(uow, "episode.open")
@@ -45,7 +50,7 @@ def open_(patient_ref: str, side: str, referred_on: str | None, arthroplasty: bo
 
 
 def _show_human(data: dict[str, Any]) -> None:
-    table(f"Episode {data['id']}", ("field", "value"), ((k, v) for k, v in data.items() if k != "id"))
+    table(f"Episode {data['id']}", ("field", "value"), ((k, v) for k, v in data.items() if k != "id"), wrap=("value",))
 
 
 @episode.command("show")
@@ -54,7 +59,13 @@ def _show_human(data: dict[str, Any]) -> None:
 @diagram_options
 @global_options
 def show(episode_id: int, diagram: bool, fmt: str | None, out: Path | None) -> None:
-    """Show one episode: patient, side, state, pinned rules, version (or, with --diagram, its path)."""
+    """Show one episode: patient, side, state, pinned rules, version (or, with --diagram, its path).
+
+    \b
+    Examples:
+      pathway episode show 12
+      pathway episode show 12 --diagram --out episode-12.svg
+    """
     if show_episode_diagram(episode_id, diagram, fmt, out):
         return
     a = app()
@@ -70,7 +81,12 @@ def show(episode_id: int, diagram: bool, fmt: str | None, out: Path | None) -> N
 @click.option("--limit", type=COUNT, help="At most this many episodes.")
 @global_options
 def list_(state: str | None, patient_ref: str | None, limit: int | None) -> None:
-    """List episodes, oldest first."""
+    """List episodes, oldest first.
+
+    \b
+    Example:
+      pathway episode list --state conservative_care --limit 20
+    """
     a = app()
     with a.uow() as uow:
         a.authorize(uow, "episode.list")
@@ -125,7 +141,13 @@ def _fields_text(event: dict[str, Any]) -> str:
 def history(episode_id: int, effective: bool) -> None:
     """Every event of an episode, in order, with overrides and each event's status.
 
-    A status is `effective`, `corrected by N` or `entered in error by N` (see `pathway correct`, `pathway void`).
+    A status is `effective`, `corrected by N` or `entered in error by N` (see
+    `pathway correct`, `pathway void`).
+
+    \b
+    Example:
+      pathway episode history 12
+      pathway episode history 12 --effective
     """
     a = app()
     with a.uow() as uow:
@@ -146,5 +168,6 @@ def history(episode_id: int, effective: bool) -> None:
                 )
                 for e in data
             ),
+            below=("fields", "override"),
         ),
     )  # fmt: skip

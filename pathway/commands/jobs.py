@@ -5,11 +5,11 @@ from __future__ import annotations
 import click
 
 from pathway.clock import parse_instant
-from pathway.commands.common import app, emit, global_options
+from pathway.commands.common import PathwayGroup, app, emit, global_options
 from pathway.services import overdue
 
 
-@click.group()
+@click.group(cls=PathwayGroup)
 def jobs() -> None:
     """Scheduled jobs. Each is safe to repeat and to overlap with another run."""
 
@@ -25,6 +25,10 @@ def flag_overdue(now_text: str | None) -> None:
 
     Prints opened, resolved and open counts ({"opened": n, "resolved": n, "open": n}
     with --json). Exits non-zero with one line on stderr if it fails; nothing is opened then.
+
+    \b
+    Example:
+      pathway jobs flag-overdue    # nightly, from cron or a systemd timer
     """
     a = app()
     now = parse_instant(now_text) if now_text is not None else a.now()

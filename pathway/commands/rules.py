@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import ID, app, emit, global_options, table
+from pathway.commands.common import ID, PathwayGroup, app, emit, global_options, table
 from pathway.domain.rule_checks import RuleEntry
 from pathway.domain.rule_diff import shown
 from pathway.errors import InvalidInput
@@ -17,7 +17,7 @@ from pathway.services import rule_sets as lifecycle
 from pathway.services import rules as service
 
 
-@click.group()
+@click.group(cls=PathwayGroup)
 def rules() -> None:
     """The versioned rule sets that guards and timers read."""
 
@@ -35,10 +35,19 @@ def _value_text(rule: dict[str, Any]) -> str:
 
 
 @rules.command("show")
-@click.option("--version", "version", type=ID, metavar="N", help="This version (default: the active one).")
+@click.argument("number", type=ID, metavar="[N]", required=False)
+@click.option("--version", "version", type=ID, metavar="N", help="The same as N (kept for scripts).")
 @global_options
-def show(version: int | None) -> None:
-    """List the rules of a rule set with their basis."""
+def show(number: int | None, version: int | None) -> None:
+    """List the rules of rule set N (default: the active one) with their basis.
+
+    \b
+    Example:
+      pathway rules show 2
+    """
+    if number is not None and version is not None and number != version:
+        raise InvalidInput(f"Rule set {number} or {version}? Give the version once, as N or --version N.")
+    version = number if number is not None else version
     a = app()
     with a.uow() as uow:
         a.authorize(uow, "rules.show")
@@ -50,6 +59,7 @@ def show(version: int | None) -> None:
             f" {d['note']}",
             ("key", "value", "basis"),
             ((r["key"], _value_text(r), r["basis"]) for r in d["rules"]),
+            wrap=("basis",),
         ),
     )
 
@@ -67,13 +77,19 @@ def _print_diff(title: str, changes: list[dict[str, Any]]) -> None:
     if not changes:
         click.echo(f"{title}: no differences.")
         return
-    table(title, ("rule", "change", "old", "new", "basis (when changed)"), _diff_rows(changes))
+    table(title, ("rule", "change", "old", "new", "basis (when changed)"), _diff_rows(changes),
+          wrap=("basis (when changed)",))
 
 
 @rules.command("list")
 @global_options
 def list_() -> None:
-    """List every rule-set version with its status, author and activation."""
+    """List every rule-set version with its status, author and activation.
+
+    \b
+    Example:
+      pathway rules list
+    """
     a = app()
     with a.uow() as uow:
         a.authorize(uow, "rules.list")
@@ -85,6 +101,7 @@ def list_() -> None:
             ("version", "status", "created", "by", "activated", "by", "retired", "note"),
             ((r["version"], r["status"], r["created_at"][:16], r["created_by"], (r["activated_at"] or "")[:16],
               r["activated_by"], (r["retired_at"] or "")[:16], r["note"]) for r in d),
+            wrap=("note",),
         ),
     )  # fmt: skip
 
@@ -101,7 +118,12 @@ def list_() -> None:
 @click.option("--note", metavar="TEXT", help="Why this rule set is proposed (kept with the version).")
 @global_options
 def new(path: Path, note: str | None) -> None:
-    """Store a rule file as a new draft version, after checking every rule in it."""
+    """Store a rule file as a new draft version, after checking every rule in it.
+
+    \b
+    Example:
+      pathway rules new --from rules-v2.toml --note 'shorter reassessment window'
+    """
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -128,7 +150,12 @@ def new(path: Path, note: str | None) -> None:
 @click.argument("new", type=ID, metavar="B")
 @global_options
 def diff(old: int, new: int) -> None:
-    """Show the rules added, removed or changed from version A to version B, with units."""
+    """Show the rules added, removed or changed from version A to version B, with units.
+
+    \b
+    Example:
+      pathway rules diff 1 2
+    """
     a = app()
     with a.uow() as uow:
         a.authorize(uow, "rules.diff")
@@ -140,7 +167,12 @@ def diff(old: int, new: int) -> None:
 @click.argument("version", type=ID, metavar="N")
 @global_options
 def activate(version: int) -> None:
-    """Make draft N the active rule set (new episodes use it); the active one is retired."""
+    """Make draft N the active rule set (new episodes use it); the active one is retired.
+
+    \b
+    Example:
+      pathway rules activate 2
+    """
     a = app()
     with a.uow(write=True) as uow:
         actor = a.authorize(uow, "rules.activate")
@@ -160,7 +192,12 @@ def activate(version: int) -> None:
               help="Write the file here (default: standard output).")  # fmt: skip
 @global_options
 def export(version: int, out: Path | None) -> None:
-    """Write rule set N as a TOML rule file (what `rules new --from` reads)."""
+    """Write rule set N as a TOML rule file (what `rules new --from` reads).
+
+    \b
+    Example:
+      pathway rules export 1 --out rules-v1.toml
+    """
     a = app()
     with a.uow() as uow:
         a.authorize(uow, "rules.export")
@@ -194,7 +231,13 @@ def _migration_human(data: dict[str, Any]) -> None:
 @click.option("--dry-run", is_flag=True, help="Only show what would change for each episode (drafts allowed).")
 @global_options
 def migrate(to_version: int, episode_id: int | None, all_on: int | None, dry_run: bool) -> None:
-    """Re-pin running episodes to rule set N, with an audit event on each episode."""
+    """Re-pin running episodes to rule set N, with an audit event on each episode.
+
+    \b
+    Examples:
+      pathway rules migrate --to 2 --all-on 1 --dry-run
+      pathway rules migrate --to 2 --episode 12
+    """
     a = app()
     with a.uow(write=not dry_run) as uow:
         actor = a.authorize(uow, "rules.preview" if dry_run else "rules.migrate", episode_id=episode_id)

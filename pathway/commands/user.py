@@ -6,12 +6,12 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import Choice, app, emit, global_options, table
+from pathway.commands.common import Choice, PathwayGroup, app, emit, global_options, table
 from pathway.domain.access import ROLES
 from pathway.services import users
 
 
-@click.group()
+@click.group(cls=PathwayGroup)
 def user() -> None:
     """Manage users and their roles (administrators only)."""
 
@@ -21,7 +21,12 @@ def user() -> None:
 @click.option("--role", required=True, type=Choice(ROLES), help="The role to give; repeat the command for more.")
 @global_options
 def add(name: str, role: str) -> None:
-    """Add user NAME with a role, or give an existing user another role."""
+    """Add user NAME with a role, or give an existing user another role.
+
+    \b
+    Example:
+      pathway --as amira user add bo --role coordinator
+    """
     a = app()
     with a.uow(write=True) as uow:
         data = users.add_user(uow, name=name, role=role, actor=a.actor(), now=a.now())
@@ -31,7 +36,12 @@ def add(name: str, role: str) -> None:
 @user.command("list")
 @global_options
 def list_() -> None:
-    """List users, their roles and whether they are active."""
+    """List users, their roles and whether they are active.
+
+    \b
+    Example:
+      pathway user list
+    """
     a = app()
     with a.uow() as uow:
         data = users.list_users(uow, actor=a.actor(), now=a.now())
@@ -62,7 +72,12 @@ def _toggle(name: str, enabled: bool) -> None:
 @click.argument("name")
 @global_options
 def disable(name: str) -> None:
-    """Disable user NAME: they are refused from now on (kept for the audit trail)."""
+    """Disable user NAME: they are refused from now on (kept for the audit trail).
+
+    \b
+    Example:
+      pathway --as amira user disable bo
+    """
     _toggle(name, enabled=False)
 
 
@@ -70,5 +85,10 @@ def disable(name: str) -> None:
 @click.argument("name")
 @global_options
 def enable(name: str) -> None:
-    """Re-enable a disabled user NAME."""
+    """Re-enable a disabled user NAME.
+
+    \b
+    Example:
+      pathway --as amira user enable bo
+    """
     _toggle(name, enabled=True)

@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from pathway.clock import parse_instant, site_timezone
-from pathway.commands.common import app, emit, global_options, table
+from pathway.commands.common import Choice, app, emit, global_options, table
 from pathway.domain.timers import KINDS
 from pathway.errors import InvalidInput
 from pathway.services import worklist as service
@@ -42,6 +42,7 @@ def _human(rows: list[dict[str, Any]], limit: int) -> None:
         ("episode", "patient", "side", "state", "item", "since", "when", "clear with"),
         ((r["episode_id"], r["patient_ref"], r["side"], r["state"], _item(r), r["anchor_on"], _when(r),
           " or ".join(r["triggers"])) for r in rows),
+        wrap=("clear with",),
     )  # fmt: skip
     if limit and len(rows) == limit:
         click.echo(f"First {limit} rows; --limit N shows more (0: all).", err=True)
@@ -60,7 +61,8 @@ def _csv(rows: list[dict[str, Any]]) -> None:
     "--due-within", type=click.IntRange(min=0), default=0, metavar="DAYS",
     help="Also what comes due in the next DAYS days.",
 )  # fmt: skip
-@click.option("--kind", type=click.Choice(tuple(KINDS)), help="Only flags of this kind.")
+@click.option("--kind", type=Choice(tuple(KINDS)), metavar="KIND",
+              help=f"Only flags of this kind: {', '.join(KINDS)}.")
 @click.option(
     "--limit", type=click.IntRange(min=0), default=100, show_default=True, metavar="N", help="At most N rows (0: all)."
 )
@@ -73,7 +75,13 @@ def _csv(rows: list[dict[str, Any]]) -> None:
 def worklist(
     overdue_only: bool, due_within: int, kind: str | None, limit: int, as_csv: bool, now_text: str | None
 ) -> None:
-    """Open and upcoming flags, most overdue first, with the trigger that clears each."""
+    """Open and upcoming flags, most overdue first, with the trigger that clears each.
+
+    \b
+    Examples:
+      pathway worklist --overdue
+      pathway worklist --due-within 7 --kind reassessment --csv > due.csv
+    """
     a = app()
     if as_csv and a.json:
         raise InvalidInput("Choose --csv or --json, not both.")

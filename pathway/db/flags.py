@@ -26,7 +26,6 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy import event as orm_event
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from pathway.clock import site_timezone
@@ -74,13 +73,17 @@ def _reconcile_pending(session: Session, _context: Any) -> None:
     if not pending:
         return
     connection = session.connection()
+    # One reconciliation for every episode of the flush (a rule migration moves many):
+    # the histories the callers already read, and one read for the others.
+    if all(known is not None for _, _, known in pending) and len({k[1].version for _, _, k in pending}) == 1:
+        given = {episode.id: [(event.id, e) for e in known[0]] for episode, event, known in pending}
+        keys = [EpisodeKey(e.id, e.state, e.referred_on, e.rules_version) for e, _, _ in pending]
+        reconcile_episodes(connection, keys, now=pending[-1][1].recorded_at, known=(given, pending[0][2][1]))
+        return
     for episode, event, known in pending:
         key = EpisodeKey(episode.id, episode.state, episode.referred_on, episode.rules_version)
-        given = None
-        if known is not None:
-            events, rules = known
-            given = ({episode.id: [(event.id, e) for e in events]}, rules)
-        reconcile_episodes(connection, [key], now=event.recorded_at, known=given)
+        one = None if known is None else ({episode.id: [(event.id, e) for e in known[0]]}, known[1])
+        reconcile_episodes(connection, [key], now=event.recorded_at, known=one)
 
 
 @orm_event.listens_for(Session, "after_soft_rollback")
@@ -89,8 +92,11 @@ def _forget_pending(session: Session, _previous: Any) -> None:
 
 
 def _insert(connection: sa.Connection) -> Any:
-    dialect = postgresql if connection.dialect.name == "postgresql" else sqlite
-    return dialect.insert(FLAGS).on_conflict_do_nothing()
+    if connection.dialect.name == "postgresql":  # the dialect modules load only for the back end in use
+        from sqlalchemy.dialects.postgresql import insert
+    else:
+        from sqlalchemy.dialects.sqlite import insert
+    return insert(FLAGS).on_conflict_do_nothing()
 
 
 def _locking(connection: sa.Connection, query: sa.Select, *, skip_locked: bool = False) -> sa.Select:

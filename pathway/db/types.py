@@ -5,10 +5,27 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
-# JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
-JSONValue = sa.JSON().with_variant(postgresql.JSONB(), "postgresql")
+
+class _JSONValue(sa.types.TypeDecorator):
+    """JSONB on PostgreSQL (indexable, compact), JSON text elsewhere.
+
+    A decorator rather than ``with_variant(JSONB())`` so that the PostgreSQL dialect is
+    imported only when a PostgreSQL database is used (start-up of SQLite commands).
+    """
+
+    impl = sa.JSON
+    cache_ok = True
+
+    def load_dialect_impl(self, dialect: sa.Dialect) -> sa.types.TypeEngine:
+        if dialect.name == "postgresql":
+            from sqlalchemy.dialects.postgresql import JSONB
+
+            return dialect.type_descriptor(JSONB())
+        return dialect.type_descriptor(sa.JSON())
+
+
+JSONValue = _JSONValue()
 
 
 class UTCDateTime(sa.types.TypeDecorator):

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
 
-from pathway.domain.fields import FieldError, check_text, parse_date, quoted
+from pathway.domain.fields import FieldError, check_text, did_you_mean, parse_date, quoted
 from pathway.domain.guards import GuardContext, Verdict, not_a_duplicate
 from pathway.domain.history import Facts, RecordedEvent, facts_from
 from pathway.domain.machine import EpisodeModel, fire, pathway_machine
@@ -79,10 +79,17 @@ class Option:
         return [v.message for v in self.verdicts if not v.passed]
 
 
-def spec_for(name: str) -> TriggerSpec:
+def spec_for(name: str, state: str | None = None) -> TriggerSpec:
+    """The trigger ``name``, or InvalidInput suggesting the closest one (those possible from
+    ``state`` first, then the rest)."""
     spec = TRIGGERS.get(name)
     if spec is None:
-        raise InvalidInput(f"There is no trigger {quoted(name)}; the triggers are: {', '.join(TRIGGERS)}.")
+        possible = list(pathway_machine().get_triggers(state)) if state and state not in TERMINAL else []
+        hint = did_you_mean(name, possible) or did_you_mean(name, TRIGGERS)
+        others = [t for t in TRIGGERS if t not in possible]
+        listing = (f"possible from {state}: {', '.join(possible)}; the others: {', '.join(others)}" if possible
+                   else f"the triggers are: {', '.join(TRIGGERS)}")  # fmt: skip
+        raise InvalidInput(f"There is no trigger {quoted(name)}{hint}. {listing[0].upper()}{listing[1:]}.")
     return spec
 
 
@@ -109,7 +116,8 @@ def parse_fields(spec: TriggerSpec, raw: Mapping[str, str], *, partial: bool = F
     unknown = [name for name in raw if spec.field(name) is None]
     if unknown:
         known = ", ".join(f.name for f in spec.fields) or "none"
-        problems.append(f"{spec.name} has no field {', '.join(map(quoted, unknown))} (its fields: {known})")
+        hint = did_you_mean(unknown[0], [f.name for f in spec.fields])
+        problems.append(f"{spec.name} has no field {', '.join(map(quoted, unknown))}{hint}; its fields: {known}")
     values: dict[str, Any] = {}
     for f in spec.fields:
         if f.name in raw:
@@ -247,7 +255,7 @@ def decide(
     today: date,
     override_reason: str | None = None,
 ) -> Decision:
-    spec = spec_for(trigger)
+    spec = spec_for(trigger, snapshot.state)
     _check_source(spec, snapshot.state)
     if isinstance(occurred_on, str):
         try:

@@ -8,8 +8,10 @@ fields and hashed into the audit chain.
 
 from __future__ import annotations
 
+import difflib
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
@@ -56,6 +58,14 @@ def check_text(text: str, what: str, max_length: int) -> str:
     return text
 
 
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """" (did you mean X?)" for the closest valid name (a prefix, else difflib's), or "" when none is close."""
+    word, names = word.strip().lower(), list(choices)
+    starting = [n for n in names if len(word) >= 2 and n.startswith(word)]
+    close = starting[:1] or difflib.get_close_matches(word, names, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]}?)" if close else ""
+
+
 def quoted(text: str) -> str:
     """Quote user text in a message without echoing huge or unprintable input."""
     shown = text if len(text) <= 40 else text[:37] + "..."
@@ -77,6 +87,31 @@ class Field:
     def describe(self) -> str:  # pragma: no cover - abstract
         raise NotImplementedError
 
+    def details(self) -> dict[str, Any]:  # pragma: no cover - abstract
+        raise NotImplementedError
+
+    def as_dict(self) -> dict[str, Any]:
+        """The field as `next --json` lists it: name, type, unit or choices or range, required."""
+        unit = "mm" if self.name.endswith("_mm") else None
+        return {"name": self.name, **self.details(), **({"unit": unit} if unit else {}), "required": self.required,
+                **({"help": self.help} if self.help else {})}  # fmt: skip
+
+    def brief(self) -> str:
+        """Compact, for a table cell: ``pain=0-10``, ``[note=text]`` (optional in brackets)."""
+        d = self.details()
+        kind = d["type"]
+        if "choices" in d:
+            shown = "|".join(d["choices"]) if kind == "choice" else ",".join(d["choices"])
+        elif kind in ("integer", "number"):
+            low = f">{d['min']:g}" if d.get("min_exclusive") else f"{d['min']:g}"
+            shown = f"{low}-{d['max']:g}" + (" mm" if self.name.endswith("_mm") else "")
+        elif kind == "boolean":
+            shown = "true|false"
+        else:
+            shown = kind
+        text = f"{self.name}={shown}"
+        return text if self.required else f"[{text}]"
+
 
 @dataclass(frozen=True)
 class IntField(Field):
@@ -94,6 +129,9 @@ class IntField(Field):
 
     def describe(self) -> str:
         return f"integer {self.lo}-{self.hi}"
+
+    def details(self) -> dict[str, Any]:
+        return {"type": "integer", "min": self.lo, "max": self.hi}
 
 
 @dataclass(frozen=True)
@@ -125,6 +163,10 @@ class NumberField(Field):
         places = f", {self.max_decimals} decimal" if self.max_decimals else ""
         return f"number {low}, <= {self.hi:g}{places}"
 
+    def details(self) -> dict[str, Any]:
+        return {"type": "number", "min": self.lo, "max": self.hi, **({} if self.lo_inclusive else {"min_exclusive": True}),
+                **({"decimals": self.max_decimals} if self.max_decimals is not None else {})}  # fmt: skip
+
 
 @dataclass(frozen=True)
 class BoolField(Field):
@@ -139,6 +181,9 @@ class BoolField(Field):
     def describe(self) -> str:
         return "true | false"
 
+    def details(self) -> dict[str, Any]:
+        return {"type": "boolean"}
+
 
 @dataclass(frozen=True)
 class EnumField(Field):
@@ -147,11 +192,15 @@ class EnumField(Field):
     def parse(self, text: str) -> str:
         lowered = text.strip(_SPACE).lower() if text.isascii() else ""
         if lowered not in self.choices:
-            raise FieldError(f"{self.name} must be one of {', '.join(self.choices)}; {quoted(text)} is not.")
+            hint = did_you_mean(lowered or text, self.choices)
+            raise FieldError(f"{self.name} must be one of {', '.join(self.choices)}; {quoted(text)} is not{hint}.")
         return lowered
 
     def describe(self) -> str:
         return " | ".join(self.choices)
+
+    def details(self) -> dict[str, Any]:
+        return {"type": "choice", "choices": list(self.choices)}
 
 
 @dataclass(frozen=True)
@@ -167,7 +216,8 @@ class EnumListField(Field):
         unknown = [item for item in items if item not in self.choices]
         if unknown:
             raise FieldError(
-                f"{self.name}: {', '.join(quoted(u) for u in unknown)} not among {', '.join(self.choices)}."
+                f"{self.name}: {', '.join(quoted(u) for u in unknown)}{did_you_mean(unknown[0], self.choices)} "
+                f"not among {', '.join(self.choices)}."
             )
         if len(set(items)) != len(items):
             raise FieldError(f"{self.name} lists the same item twice.")
@@ -175,6 +225,9 @@ class EnumListField(Field):
 
     def describe(self) -> str:
         return "comma-separated: " + ", ".join(self.choices)
+
+    def details(self) -> dict[str, Any]:
+        return {"type": "choices", "choices": list(self.choices)}
 
 
 @dataclass(frozen=True)
@@ -184,6 +237,9 @@ class DateField(Field):
 
     def describe(self) -> str:
         return "date YYYY-MM-DD"
+
+    def details(self) -> dict[str, Any]:
+        return {"type": "date"}
 
 
 @dataclass(frozen=True)
@@ -195,6 +251,9 @@ class TextField(Field):
 
     def describe(self) -> str:
         return f"text, up to {self.max_length} characters"
+
+    def details(self) -> dict[str, Any]:
+        return {"type": "text", "max_length": self.max_length}
 
 
 PAIN = dict(lo=0, hi=10, help="numeric rating scale 0-10")

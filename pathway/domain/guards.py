@@ -108,6 +108,9 @@ def injection_guidance_allowed(ctx: GuardContext) -> Verdict:
     )
 
 
+RELIEF_WORDS = {"none": "no relief", "temporary": "temporary relief", "sustained": "sustained relief"}
+
+
 def repeat_injection_after_temporary_relief(ctx: GuardContext) -> Verdict:
     facts = ctx.facts
     if not facts.injections:
@@ -123,7 +126,7 @@ def repeat_injection_after_temporary_relief(ctx: GuardContext) -> Verdict:
     return Verdict(
         "repeat_injection_after_temporary_relief",
         False,
-        f"the latest injection ({last}) gave {relief or 'no recorded'} relief; "
+        f"the latest injection ({last}) gave {RELIEF_WORDS.get(relief or '', 'no recorded relief')}; "
         "a repeat injection is second line only after temporary relief.",
     )
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import csv
 import io
+import textwrap
 from collections.abc import Iterator
 from typing import Any
 
@@ -138,18 +139,25 @@ def trend_table(report: dict[str, Any]) -> tuple[list[str], list[list[str]]]:
     return columns, lines
 
 
-def as_text(report: dict[str, Any]) -> str:
-    """The whole report as plain text: a heading per section, then label and value lines."""
-    out = [period_text(report), threshold_text(report)]
+def as_text(report: dict[str, Any], width: int | None = None, *, aligned: bool = True) -> str:
+    """The whole report as plain text: a heading per section, then label and value lines
+    (the opening sentences wrapped to ``width``, for a terminal). Not ``aligned`` (a pipe):
+    label and value separated by a tab, with no padding."""
+    out = []
+    for sentence in (period_text(report), threshold_text(report)):
+        out += textwrap.wrap(sentence, width, break_on_hyphens=False) if width else [sentence]
     section = None
     labelled = [(sec, label(name), shown(name, value)) for sec, name, value in rows(report)]
-    width = max((len(text) for _, text, _ in labelled), default=0)
+    label_width = max((len(text) for _, text, _ in labelled), default=0)
     for sec, text, value in labelled:
         if sec != section:
             out += ["", TITLES[sec]]
             section = sec
-        out.append(f"  {text:<{width}}  {value}")
-    if report.get("trend", {}).get("periods"):
+        out.append(f"  {text:<{label_width}}  {value}" if aligned else f"{text}\t{value}")
+    if report.get("trend", {}).get("periods") and not aligned:
+        columns, lines = trend_table(report)
+        out += ["", f"Trend by {report['trend']['by']}", "\t".join(columns), *("\t".join(line) for line in lines)]
+    elif report.get("trend", {}).get("periods"):
         out += ["", f"Trend by {report['trend']['by']}: share (and how many were counted)"]
         heads = list(TREND_HEADS.values())
         for first, row in (("", [h[0] for h in heads]), (report["trend"]["by"], [h[1] for h in heads])):

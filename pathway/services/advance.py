@@ -16,6 +16,7 @@ from pathway.domain.corrections import judge_change
 from pathway.domain.decisions import decide, options, parse_assignments
 from pathway.domain.effective import replay
 from pathway.domain.history import RecordedEvent
+from pathway.domain.triggers import TRIGGERS
 from pathway.errors import Conflict
 from pathway.faults import fault_point
 from pathway.services import CHANGED_MEANWHILE, Actor, check_version
@@ -107,6 +108,7 @@ def next_steps(uow: UnitOfWork, *, episode_id: int, now: datetime) -> dict[str, 
                 "allowed": option.allowed,
                 "reasons": option.reasons,
                 "summary": option.summary,
+                "fields": [f.as_dict() for f in TRIGGERS[option.trigger].fields],
                 "guards": [v.as_dict() for v in option.verdicts],
             }
             for option in options(repo.snapshot(session, episode), today)

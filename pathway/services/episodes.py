@@ -15,7 +15,7 @@ from pathway.db.models import EpisodeRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.audit import GENESIS
 from pathway.domain.effective import replay
-from pathway.domain.fields import FieldError, check_text, quoted
+from pathway.domain.fields import FieldError, check_text, did_you_mean, quoted
 from pathway.domain.states import INITIAL, SIDES, STATES, TERMINAL
 from pathway.errors import InvalidInput
 from pathway.services import Actor
@@ -109,7 +109,9 @@ def list_episodes(
     query = sa.select(EpisodeRow).order_by(EpisodeRow.id)
     if state is not None:
         if state not in STATES:
-            raise InvalidInput(f"There is no state {quoted(state)}; the states are: {', '.join(STATES)}.")
+            raise InvalidInput(
+                f"There is no state {quoted(state)}{did_you_mean(state, STATES)}. The states are: {', '.join(STATES)}."
+            )
         query = query.where(EpisodeRow.state == state)
     if patient_ref is not None:
         query = query.where(EpisodeRow.patient_ref == check_patient_ref(patient_ref))

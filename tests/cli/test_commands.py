@@ -99,7 +99,10 @@ def test_default_database_is_created_owner_only_on_first_use(tmp_path: Path) -> 
 
 def _leaf_commands(group: click.Group, prefix: str = "") -> list[tuple[str, click.Command]]:
     found = []
-    for name, command in group.commands.items():
+    ctx = click.Context(group)
+    for name in group.list_commands(ctx):
+        command = group.get_command(ctx, name)  # imports a lazily registered command
+        assert command is not None, name
         if isinstance(command, click.Group):
             found += _leaf_commands(command, f"{prefix}{name} ")
         found.append((f"{prefix}{name}", command))
