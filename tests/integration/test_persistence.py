@@ -1,7 +1,8 @@
-"""Episodes and events in the database: one transaction, hash chain, optimistic locking."""
+"""Episodes and events in the database: one transaction, hash chain, the episode lock, optimistic locking."""
 
 from __future__ import annotations
 
+import threading
 from datetime import UTC, date, datetime
 
 import pytest
@@ -82,26 +83,45 @@ def test_a_stale_write_is_refused_and_loses_nothing(engine: sa.Engine) -> None:
     assert chain_ok(engine, eid)
 
 
-@pytest.mark.postgres_only  # SQLite's BEGIN IMMEDIATE makes this interleaving impossible
-def test_concurrent_advance_is_refused_with_conflict(engine: sa.Engine) -> None:
-    """Between our read and our write another coordinator commits: we get exit 4."""
+@pytest.mark.postgres_only  # SQLite's BEGIN IMMEDIATE already makes the second writer wait for the first
+def test_a_second_writer_waits_and_is_judged_on_the_state_it_follows(engine: sa.Engine) -> None:
+    """Another coordinator writes while we hold the episode: they wait for our commit (the row is
+    locked before judging), then are judged on the state we left, not refused with exit 4."""
     eid = _open(engine)
-    fired = []
+    outcome: list[BaseException | dict] = []
 
-    def someone_else_writes(session, _context, _instances):  # type: ignore[no-untyped-def]
-        if not fired:
-            fired.append(True)
-            _advance(engine, eid, "order_radiographs")
+    def other() -> None:
+        try:
+            outcome.append(_advance(engine, eid, "order_radiographs"))
+        except BaseException as exc:  # noqa: BLE001 - handed to the test thread
+            outcome.append(exc)
 
-    event.listen(Session, "before_flush", someone_else_writes)
+    second = threading.Thread(target=other)
+
+    def start_the_other_writer(session, _context, _instances):  # type: ignore[no-untyped-def]
+        if not second.is_alive() and not outcome:
+            second.start()
+            with engine.connect() as probe:  # bounded wait until the other writer is blocked on our lock
+                for _ in range(2000):
+                    waiting = probe.scalar(sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = "
+                                                   "current_database() AND wait_event_type = 'Lock'"))
+                    if waiting:
+                        break
+                    probe.rollback()
+                assert waiting, "the second writer should wait for the episode's lock"
+
+    event.listen(Session, "before_flush", start_the_other_writer)
     try:
-        with pytest.raises(Conflict, match="changed by someone else"):
-            _advance(engine, eid, "order_mri", override_reason="urgent")
+        mine = _advance(engine, eid, "order_mri", override_reason="urgent")
     finally:
-        event.remove(Session, "before_flush", someone_else_writes)
+        event.remove(Session, "before_flush", start_the_other_writer)
+    second.join(timeout=60)
+    assert mine["state"] == "mri_ordered" and mine["version"] == 2
+    assert len(outcome) == 1 and isinstance(outcome[0], InvalidInput), outcome
+    assert "not possible from state mri_ordered" in outcome[0].message  # judged on the state it follows
     with UnitOfWork(engine) as uow:
         episode = repo.get_episode(uow.session, eid)
-        assert (episode.state, episode.version) == ("radiographs_ordered", 2)
+        assert (episode.state, episode.version) == ("mri_ordered", 2)
     assert chain_ok(engine, eid)
 
 
