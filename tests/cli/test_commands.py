@@ -126,6 +126,8 @@ def test_demo_walks_the_pathway_and_shows_a_refusal() -> None:
     assert "(exit code 1)" in result.output
     assert "post_operative -> discharged" in result.output
     assert "Opened 1 flag(s)" in result.output and "radiograph_report" in result.output
+    assert "event 17 already records record_followup" in result.output  # a likely duplicate, refused
+    assert "event 17 corrected by event 19" in result.output and "corrected by 19" in result.output
     assert "Intact: 2 episodes" in result.output
     assert "Traceback" not in result.output
 
