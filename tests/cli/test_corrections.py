@@ -187,6 +187,9 @@ def test_a_corrected_date_moves_the_state_date_and_the_flags(pathway: Pathway, e
     unresolved = [str(a) for a, resolved in anchors if resolved is None]
     assert unresolved == ["2026-05-20"]
     assert show(pathway, eid)["last_event_on"] == "2026-05-20"
+    # The job opens the reassessment flag 90 days after the corrected date, not the recorded one.
+    assert pathway.json("jobs", "flag-overdue", "--now", "2026-08-17T10:00:00")["opened"] == 0
+    assert pathway.json("jobs", "flag-overdue", "--now", "2026-08-18T10:00:00")["opened"] == 1
 
 
 # -- void ------------------------------------------------------------------------------
