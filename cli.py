@@ -22,6 +22,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
                 "Open, show, list and trace episodes (one patient, one side, one course of care)."),
     "advance": ("pathway.commands.advance:advance", "Fire TRIGGER on episode ID, checked against its pinned rules."),
     "next": ("pathway.commands.advance:next_", "What may be done next for episode ID, and why not the rest."),
+    "import": ("pathway.commands.imports:import_",
+               "Import episodes and their history from a spreadsheet or an export."),
     "correct": ("pathway.commands.corrections:correct",
                 "Correct fields and/or the date of event SEQ of episode ID with a new, audited event."),
     "void": ("pathway.commands.corrections:void", "Mark event SEQ of episode ID entered in error: it no longer counts."),

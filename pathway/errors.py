@@ -29,6 +29,12 @@ class Refused(PathwayError):
         self.overridable = overridable  # False: an override cannot help (e.g. dates out of order)
 
 
+class AlreadyDone(PathwayError):
+    """The same work was done before (a file imported twice): refused, never overridable."""
+
+    exit_code = 1
+
+
 class InvalidInput(PathwayError):
     """Bad usage or input: never overridable."""
 

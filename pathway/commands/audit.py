@@ -9,10 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TaskID, TextColumn, TimeRemainingColumn
 
-from pathway.commands.common import Choice, PathwayGroup, app, global_options
+from pathway.commands.common import Choice, PathwayGroup, ProgressBar, app, global_options
 from pathway.domain.fields import FieldError, parse_date
 from pathway.errors import InvalidInput
 from pathway.exports.records import Period
@@ -64,28 +62,6 @@ def verify(episode_id: int | None) -> None:
     raise click.exceptions.Exit(1)
 
 
-class _Bar:
-    """A progress bar on stderr, shown only when stderr is a terminal."""
-
-    def __init__(self) -> None:
-        self.progress = Progress(
-            TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
-            console=Console(stderr=True), transient=True,
-        )  # fmt: skip
-        self.task: TaskID | None = None
-
-    def start(self, total: int) -> None:
-        self.progress.start()
-        self.task = self.progress.add_task("events", total=total)
-
-    def advance(self, n: int) -> None:
-        if self.task is not None:
-            self.progress.advance(self.task, n)
-
-    def stop(self) -> None:
-        self.progress.stop()
-
-
 def date_option(value: str | None, name: str) -> date | None:
     if value is None:
         return None
@@ -120,7 +96,7 @@ def export(fmt: str, since: str | None, until: str | None, out: Path | None, ide
     a = app()
     period = Period(date_option(since, "--since"), date_option(until, "--until"))
     target = None if out is None or str(out) == "-" else out
-    bar = _Bar() if sys.stderr.isatty() else None
+    bar = ProgressBar("exporting") if sys.stderr.isatty() else None
     try:
         with a.uow() as uow:
             actor = a.authorize(uow, "audit.export.identified" if identified else "audit.export")

@@ -15,21 +15,29 @@ import shutil
 import sys
 from collections.abc import Callable, Iterable
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 import sqlalchemy as sa
 
-from pathway.commands.base import (  # noqa: F401 - re-exported: commands import them from here
-    EXIT_INTERNAL, Invocation, PathwayGroup, fail, global_options, numbered,
-)  # fmt: skip
 from pathway.clock import now_utc
+from pathway.commands.base import (  # noqa: F401 - re-exported: commands import them from here
+    EXIT_INTERNAL,
+    Invocation,
+    PathwayGroup,
+    fail,
+    global_options,
+    numbered,
+)  # fmt: skip
 from pathway.db import migrate
 from pathway.db.engine import create_engine, resolve_url
 from pathway.db.uow import UnitOfWork, connection_error
 from pathway.domain.fields import did_you_mean, quoted
 from pathway.errors import InvalidInput
 from pathway.services import Actor, access
+
+if TYPE_CHECKING:
+    from rich.progress import TaskID
 
 
 class _Id(click.ParamType):
@@ -279,3 +287,35 @@ def _stacked(columns: list[str], cells: list[list[str]], natural: list[int], wid
             group += wrap_text(rest, width, indent="    ")
         groups.append(group)
     return head, groups
+
+
+class ProgressBar:
+    """A progress bar on stderr, for long commands on a terminal (callers check ``isatty``).
+
+    ``start`` may be called again for a second phase; ``label`` names what is going on.
+    """
+
+    def __init__(self, label: str = "working") -> None:
+        from rich.console import Console  # not at the top: `pathway --help` loads no rich
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+
+        self.label = label
+        self.progress = Progress(
+            TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeRemainingColumn(),
+            console=Console(stderr=True), transient=True,
+        )  # fmt: skip
+        self.task: TaskID | None = None
+
+    def start(self, total: int | None, label: str | None = None) -> None:
+        if self.task is None:
+            self.progress.start()
+        else:
+            self.progress.remove_task(self.task)
+        self.task = self.progress.add_task(label or self.label, total=total)
+
+    def advance(self, n: int) -> None:
+        if self.task is not None:
+            self.progress.advance(self.task, n)
+
+    def stop(self) -> None:
+        self.progress.stop()

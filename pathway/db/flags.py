@@ -33,7 +33,7 @@ from pathway.db.models import PENDING, UNSCHEDULED, EpisodeRow, EventRow, FlagRo
 from pathway.domain.effective import effective_history
 from pathway.domain.history import CORRECTIONS, RecordedEvent, facts_from
 from pathway.domain.rules import RuleSet
-from pathway.domain.timers import StoredFlag, expected_flags, reconcile
+from pathway.domain.timers import ExpectedFlag, StoredFlag, expected_flags, reconcile
 
 FLAGS = FlagRow.__table__
 EPISODES = EpisodeRow.__table__
@@ -191,11 +191,7 @@ def reconcile_episodes(
         plan = reconcile(
             expected, stored.get(episode.id, []), trigger=last.trigger, from_state=last.from_state, today=today
         )
-        inserts += [
-            {"episode_id": episode.id, "kind": f.kind, "anchor_on": f.anchor_on, "milestone": f.milestone,
-             "due_on": f.due_on, "overdue_on": f.overdue_on, "opened_at": None}
-            for f in plan.insert
-        ]  # fmt: skip
+        inserts += _flag_rows(episode.id, plan.insert)
         if last.trigger in CORRECTIONS:  # a flag resolved by an event that no longer counts is due again
             reopens += [
                 {"b_episode": episode.id, "b_kind": f.kind, "b_anchor": f.anchor_on, "b_milestone": f.milestone,
@@ -256,6 +252,30 @@ def _reopen(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
         ),
         rows,
     )  # fmt: skip
+
+
+def _flag_rows(episode_id: int, flags: Iterable[ExpectedFlag]) -> list[dict[str, Any]]:
+    return [
+        {"episode_id": episode_id, "kind": f.kind, "anchor_on": f.anchor_on, "milestone": f.milestone,
+         "due_on": f.due_on, "overdue_on": f.overdue_on, "opened_at": None}
+        for f in flags
+    ]  # fmt: skip
+
+
+def new_flag_rows(episode: EpisodeKey, history: Sequence[RecordedEvent], rules: RuleSet) -> list[dict[str, Any]]:
+    """The flag rows of an episode written in bulk with its whole history (an import).
+
+    It has no stored flags yet, so there is nothing to re-time or resolve: only the flags its
+    state calls for now, exactly those ``reconcile_episodes`` would store. Pure, so that
+    worker processes can compute them.
+    """
+    return _flag_rows(episode.id, expected_flags(episode.state, facts_from(episode.referred_on, history), rules))
+
+
+def insert_new(connection: sa.Connection, rows: list[dict[str, Any]]) -> None:
+    """Insert flag rows from ``new_flag_rows``."""
+    if rows:
+        connection.execute(_insert(connection), rows)
 
 
 def schedule_stale(connection: sa.Connection, *, after_id: int, limit: int, now: datetime) -> tuple[list[int], int]:

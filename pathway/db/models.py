@@ -31,6 +31,7 @@ UNSCHEDULED = "scheduled_seq IS NULL OR scheduled_seq <> event_count"
 PENDING = "opened_at IS NULL AND resolved_at IS NULL"
 OPEN = "opened_at IS NOT NULL AND resolved_at IS NULL"
 UNRESOLVED = "resolved_at IS NULL"
+IMPORTED = "source_sha256 IS NOT NULL"
 
 
 def _in(column: str, values: tuple[str, ...] | frozenset[str]) -> str:
@@ -156,6 +157,15 @@ class EventRow(Base):
     __table_args__ = (
         sa.UniqueConstraint("episode_id", "seq"),
         sa.Index("ix_events_trigger_episode_id_seq", "trigger", "episode_id", "seq"),  # for reports
+        # One event per row of an imported file: a second import of the same file fails.
+        sa.Index(
+            "uq_events_source_sha256_source_row",
+            "source_sha256",
+            "source_row",
+            unique=True,
+            sqlite_where=sa.text(IMPORTED),
+            postgresql_where=sa.text(IMPORTED),
+        ),
     )
 
     id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
@@ -175,6 +185,11 @@ class EventRow(Base):
     overridden_guards: Mapped[list[str]] = mapped_column(JSONValue)
     prev_hash: Mapped[str] = mapped_column(sa.String(64))
     hash: Mapped[str] = mapped_column(sa.String(64))
+    # How the event arrived: null when typed at a command, "import" from a file (then with
+    # the file's SHA-256 and row number). Hashed only when set (audit.event_payload).
+    source: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+    source_sha256: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
+    source_row: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
 
     episode: Mapped[EpisodeRow] = relationship(back_populates="events")
 

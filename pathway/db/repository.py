@@ -180,6 +180,52 @@ def project(session: Session, episode: EpisodeRow, records: Sequence[RecordedEve
         session.execute(sa.insert(RevisionRow), rows)
 
 
+def event_columns(
+    *,
+    episode_id: int,
+    seq: int,
+    prev_hash: str,
+    rules_version: int,
+    trigger: str,
+    from_state: str | None,
+    to_state: str,
+    fields: dict[str, Any],
+    occurred_on: date,
+    recorded_at: datetime,
+    actor: str,
+    role: str | None,
+    verdicts: Sequence[Verdict] = (),
+    override_reason: str | None = None,
+    overridden: Sequence[str] = (),
+    source: str | None = None,
+    source_sha256: str | None = None,
+    source_row: int | None = None,
+) -> dict[str, Any]:
+    """Every column of one event, its hash chained to ``prev_hash`` (for the ORM or a bulk insert)."""
+    columns: dict[str, Any] = {
+        "episode_id": episode_id,
+        "seq": seq,
+        "trigger": trigger,
+        "from_state": from_state,
+        "to_state": to_state,
+        "fields": fields,
+        "occurred_on": occurred_on,
+        "recorded_at": recorded_at,
+        "actor": actor,
+        "role": role,
+        "rules_version": rules_version,
+        "guards": [v.as_dict() for v in verdicts],
+        "override_reason": override_reason,
+        "overridden_guards": list(overridden),
+        "source": source,
+        "source_sha256": source_sha256,
+        "source_row": source_row,
+    }
+    columns["prev_hash"] = prev_hash
+    columns["hash"] = chain_hash(prev_hash, event_payload(**{k: v for k, v in columns.items() if k != "prev_hash"}))
+    return columns
+
+
 def append_event(
     session: Session,
     episode: EpisodeRow,
@@ -195,6 +241,9 @@ def append_event(
     verdicts: Sequence[Verdict] = (),
     override_reason: str | None = None,
     overridden: Sequence[str] = (),
+    source: str | None = None,
+    source_sha256: str | None = None,
+    source_row: int | None = None,
     judged: EpisodeSnapshot | None = None,
 ) -> EventRow:
     """Append one event to ``episode`` and move the episode's projection with it.
@@ -204,41 +253,14 @@ def append_event(
     history again.
     """
     seq = (episode.event_count or 0) + 1
-    prev_hash = episode.head_hash or GENESIS
-    guards = [v.as_dict() for v in verdicts]
-    payload = event_payload(
-        episode_id=episode.id,
-        seq=seq,
-        trigger=trigger,
-        from_state=from_state,
-        to_state=to_state,
-        fields=fields,
-        occurred_on=occurred_on,
-        recorded_at=recorded_at,
-        actor=actor,
-        role=role,
-        rules_version=episode.rules_version,
-        guards=guards,
-        override_reason=override_reason,
-        overridden_guards=list(overridden),
-    )
     event = EventRow(
-        episode_id=episode.id,
-        seq=seq,
-        trigger=trigger,
-        from_state=from_state,
-        to_state=to_state,
-        fields=fields,
-        occurred_on=occurred_on,
-        recorded_at=recorded_at,
-        actor=actor,
-        role=role,
-        rules_version=episode.rules_version,
-        guards=guards,
-        override_reason=override_reason,
-        overridden_guards=list(overridden),
-        prev_hash=prev_hash,
-        hash=chain_hash(prev_hash, payload),
+        **event_columns(
+            episode_id=episode.id, seq=seq, prev_hash=episode.head_hash or GENESIS,
+            rules_version=episode.rules_version, trigger=trigger, from_state=from_state, to_state=to_state,
+            fields=fields, occurred_on=occurred_on, recorded_at=recorded_at, actor=actor, role=role,
+            verdicts=verdicts, override_reason=override_reason, overridden=overridden,
+            source=source, source_sha256=source_sha256, source_row=source_row,
+        )  # fmt: skip
     )
     session.add(event)
     if to_state != from_state:

@@ -89,8 +89,10 @@ def change_actions(change: str, target: tuple[str, ...]) -> tuple[str, ...]:
     return (change, *(a for a in target if a != change))
 
 
+IMPORT = "import"  # importing a file; each of its triggers (and any override) needs its own right too
+
 _COORDINATOR = frozenset(
-    {"episode.open", ADVANCE_ANY, CORRECT, VOID, "audit.export", "report.quality",
+    {"episode.open", IMPORT, ADVANCE_ANY, CORRECT, VOID, "audit.export", "report.quality",
      *map(advance_action, COORDINATOR_TRIGGERS)}
 )  # fmt: skip
 _CLINICIAN = _COORDINATOR | {

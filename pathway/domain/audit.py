@@ -42,9 +42,16 @@ def event_payload(
     guards: list[dict[str, Any]],
     override_reason: str | None,
     overridden_guards: list[str],
+    source: str | None = None,
+    source_sha256: str | None = None,
+    source_row: int | None = None,
 ) -> dict[str, Any]:
-    """The hashed content of an event: every audited column except the hashes."""
-    return {
+    """The hashed content of an event: every audited column except the hashes.
+
+    Columns added after the first release (``OPTIONAL_FIELDS``) are included only when
+    set, so that events written before them keep their hashes.
+    """
+    payload = {
         "episode_id": episode_id,
         "seq": seq,
         "trigger": trigger,
@@ -60,18 +67,25 @@ def event_payload(
         "override_reason": override_reason,
         "overridden_guards": overridden_guards,
     }
+    optional = {"source": source, "source_sha256": source_sha256, "source_row": source_row}
+    payload.update((name, value) for name, value in optional.items() if value is not None)
+    return payload
 
 
 HASHED_FIELDS: tuple[str, ...] = (
     "episode_id", "seq", "trigger", "from_state", "to_state", "fields", "occurred_on", "recorded_at",
     "actor", "role", "rules_version", "guards", "override_reason", "overridden_guards",
 )  # fmt: skip
+# Hashed only when not null; absent from a record or mapping means null.
+OPTIONAL_FIELDS: tuple[str, ...] = ("source", "source_sha256", "source_row")
 
 
 def payload_of(event: Any) -> dict[str, Any]:
     """The hashed content of a stored event: a row, a record or a mapping of its columns."""
     get = event.__getitem__ if isinstance(event, Mapping) else partial(getattr, event)
-    return event_payload(**{name: get(name) for name in HASHED_FIELDS})
+    maybe = event.get if isinstance(event, Mapping) else partial(getattr, event)
+    optional = {name: maybe(name, None) for name in OPTIONAL_FIELDS}
+    return event_payload(**{name: get(name) for name in HASHED_FIELDS}, **optional)
 
 
 def chain_hash(prev_hash: str, payload: dict[str, Any]) -> str:

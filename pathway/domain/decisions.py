@@ -19,7 +19,7 @@ from pathway.domain.guards import GuardContext, Verdict, not_a_duplicate
 from pathway.domain.history import Facts, RecordedEvent, facts_from
 from pathway.domain.machine import EpisodeModel, fire, pathway_machine
 from pathway.domain.rules import RuleSet
-from pathway.domain.states import TERMINAL
+from pathway.domain.states import SIDES, TERMINAL
 from pathway.domain.triggers import AMENDABLE, TRIGGERS, EpisodeAttributes, TriggerSpec
 from pathway.errors import InvalidInput, Refused
 
@@ -153,6 +153,27 @@ def check_event_date(occurred_on: date, today: date, facts: Facts) -> None:
     problem = date_problem(occurred_on, today, facts)
     if problem:
         raise InvalidInput(problem)
+
+
+def check_opening(side: str, referred_on: date, today: date) -> None:
+    """What opening an episode requires of its side and referral date (patient references aside)."""
+    if side not in SIDES:
+        raise InvalidInput(f"The side must be left or right, not {quoted(side)}; bilateral disease needs two episodes.")
+    if referred_on > today:
+        raise InvalidInput(
+            f"The referral date {referred_on} is after today ({today}); give the date the referral was made."
+        )
+
+
+def opening_fields(patient_ref: str, side: str, referred_on: date, has_hip_arthroplasty: bool) -> dict[str, Any]:
+    """The fields of an episode's ``open`` event."""
+    return {
+        "patient_ref": patient_ref,
+        "side": side,
+        "referred_on": referred_on.isoformat(),
+        "has_hip_arthroplasty": has_hip_arthroplasty,
+    }
+
 
 
 def _source_problem(spec: TriggerSpec, state: str) -> str | None:

@@ -68,7 +68,10 @@ class EpisodeModel:
     def _guard_passes(self, name: str) -> bool:
         if self._override:  # also when re-deriving a history without judging it (no rules at hand)
             return True
-        return {v.guard: v for v in self.verdicts}[name].passed
+        if self._verdicts is None:
+            self.verdicts  # noqa: B018 - evaluates every guard once
+        assert self._verdicts is not None
+        return self._verdicts[name].passed
 
     def outcome_resolved(self) -> bool:
         return self._ctx.field("outcome") == "resolved"

@@ -86,6 +86,7 @@ class TriggerSpec:
     validate: Validator | None = None
     derive: Deriver | None = None
     summary: str = ""
+    derived: tuple[str, ...] = ()  # the fields ``derive`` adds (stored on the event, never given)
 
     @property
     def sources(self) -> tuple[str, ...]:
@@ -233,6 +234,7 @@ _SPECS = (
         (_pain("pain_before"), _pain("pain_after"), EnumField("relief", choices=("none", "temporary", "sustained"))),
         derive=_pain_reduction,
         summary="record the diagnostic and therapeutic response",
+        derived=("pain_reduction_pct",),
     ),
     TriggerSpec(
         "record_followup",

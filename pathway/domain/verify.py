@@ -44,6 +44,9 @@ class StoredEvent:
     overridden_guards: list[str]
     prev_hash: str
     hash: str
+    source: str | None = None
+    source_sha256: str | None = None
+    source_row: int | None = None
 
     def rehash(self, prev_hash: str) -> str:
         """The hash this event's content would have after ``prev_hash``."""

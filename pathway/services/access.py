@@ -41,6 +41,15 @@ def access_mode(session: Session) -> str:
     return OPEN if session.scalar(sa.select(UserRow.name).limit(1)) is None else CLOSED
 
 
+def held_roles(session: Session, name: str) -> list[str] | None:
+    """The roles ``name`` holds, or None in open mode (where events carry no role)."""
+    if access_mode(session) == OPEN:
+        return None
+    user = session.get(UserRow, name)
+    return [r.role for r in user.roles] if user is not None else []
+
+
+
 def advance_actions(trigger: str, override: bool, assignments: Sequence[str] = ()) -> tuple[str, ...]:
     """What firing ``trigger`` with ``FIELD=VALUE`` assignments needs; an unknown trigger needs some clinical right."""
     if trigger not in TRIGGERS:

@@ -14,6 +14,7 @@ from pathway.db import repository as repo
 from pathway.db.models import EpisodeRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.audit import GENESIS
+from pathway.domain.decisions import check_opening, opening_fields
 from pathway.domain.effective import replay
 from pathway.domain.fields import FieldError, check_text, did_you_mean, quoted
 from pathway.domain.states import INITIAL, SIDES, STATES, TERMINAL
@@ -43,14 +44,9 @@ def open_episode(
     now: datetime,
 ) -> int:
     ref = check_patient_ref(patient_ref)
-    if side not in SIDES:
-        raise InvalidInput(f"The side must be left or right, not {quoted(side)}; bilateral disease needs two episodes.")
     today = now.astimezone(site_timezone()).date()
     referred_on = referred_on or today
-    if referred_on > today:
-        raise InvalidInput(
-            f"The referral date {referred_on} is after today ({today}); give the date the referral was made."
-        )
+    check_opening(side, referred_on, today)
     session = uow.session
     existing = session.scalar(
         sa.select(EpisodeRow.id).where(
@@ -80,12 +76,7 @@ def open_episode(
     )
     session.add(episode)
     session.flush()
-    fields = {
-        "patient_ref": ref,
-        "side": side,
-        "referred_on": referred_on.isoformat(),
-        "has_hip_arthroplasty": has_hip_arthroplasty,
-    }
+    fields = opening_fields(ref, side, referred_on, has_hip_arthroplasty)
     repo.append_event(
         session, episode, trigger="open", from_state=None, to_state=INITIAL, fields=fields,
         occurred_on=referred_on, recorded_at=now, actor=actor.name, role=actor.role,

@@ -41,6 +41,9 @@ def event_view(row: EventRow) -> dict[str, Any]:
         "override_reason": row.override_reason,
         "overridden_guards": row.overridden_guards,
         "hash": row.hash,
+        "source": row.source,
+        "source_sha256": row.source_sha256,
+        "source_row": row.source_row,
     }
 
 

@@ -18,6 +18,7 @@ READING = ["episode.show", "episode.list", "episode.history", "next", "worklist"
 # action -> roles that may take it (reading aside), as the access-control requirements state it.
 EXPECTED: dict[str, set[str]] = {
     "episode.open": {"coordinator", "clinician"},
+    "import": {"coordinator", "clinician"},
     "override": {"clinician"},
     "jobs.flag-overdue": {"service"},
     "audit.export": {"reviewer", "coordinator", "clinician"},
