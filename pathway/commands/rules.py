@@ -64,12 +64,16 @@ def show(number: int | None, version: int | None) -> None:
     )
 
 
+def _basis(entry: RuleEntry | None) -> str:
+    return entry.basis if entry is not None else ""
+
+
 def _diff_rows(changes: list[dict[str, Any]]) -> list[tuple[str, ...]]:
-    rows = []
+    rows: list[tuple[str, ...]] = []
     for c in changes:
         old, new = (RuleEntry(c["key"], **side) if side else None for side in (c["old"], c["new"]))
         what = c["change"] if c["value_changed"] or c["change"] != "changed" else "basis only"
-        rows.append((c["key"], what, shown(old), shown(new), (new or old).basis if c["basis_changed"] else ""))
+        rows.append((c["key"], what, shown(old), shown(new), _basis(new or old) if c["basis_changed"] else ""))
     return rows
 
 

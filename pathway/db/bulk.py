@@ -24,8 +24,8 @@ from pathway.domain.audit import GENESIS
 from pathway.domain.decisions import Decision, EpisodeSnapshot, opening_fields
 from pathway.domain.states import INITIAL
 
-EPISODES = EpisodeRow.__table__
-EVENTS = EventRow.__table__
+EPISODES: sa.Table = EpisodeRow.__table__  # type: ignore[assignment]
+EVENTS: sa.Table = EventRow.__table__  # type: ignore[assignment]
 SOURCE = "import"
 
 
@@ -95,7 +95,7 @@ def episode_rows(
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The episode's row and its events' rows, chained, as the command line would have written them."""
     rules_version = episode.final.rules.version
-    common = {"recorded_at": recorded.now, "actor": recorded.actor, "source": SOURCE,
+    common: dict[str, Any] = {"recorded_at": recorded.now, "actor": recorded.actor, "source": SOURCE,
               "source_sha256": recorded.sha256}  # fmt: skip
     fields = opening_fields(episode.patient_ref, episode.side, episode.referred_on, episode.has_hip_arthroplasty)
     event = event_columns(

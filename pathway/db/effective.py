@@ -9,14 +9,16 @@ themselves left out, corrected values and re-derived states in place of the reco
 
 from __future__ import annotations
 
+from typing import Any
+
 import sqlalchemy as sa
 
 from pathway.db.models import EventRow, RevisionRow
 from pathway.db.types import JSONValue
 from pathway.domain.history import CORRECTIONS
 
-EVENTS = EventRow.__table__
-REVISIONS = RevisionRow.__table__
+EVENTS: sa.Table = EventRow.__table__  # type: ignore[assignment]
+REVISIONS: sa.Table = RevisionRow.__table__  # type: ignore[assignment]
 REVISED = ("from_state", "to_state", "occurred_on", "fields")
 
 
@@ -28,10 +30,10 @@ def effective_events(name: str = "effective", *, corrections: bool = False) -> s
     """
     e, r = EVENTS, REVISIONS
     joined = e.outerjoin(r, sa.and_(r.c.episode_id == e.c.episode_id, r.c.seq == e.c.seq))
-    columns = []
+    columns: list[sa.ColumnElement[Any]] = []
     for column in e.c:
         if column.name in REVISED:
-            value = sa.case((r.c.seq.is_(None), column), else_=r.c[column.name])
+            value: sa.ColumnElement[Any] = sa.case((r.c.seq.is_(None), column), else_=r.c[column.name])
             if column.name == "fields":
                 value = sa.type_coerce(value, JSONValue)
             columns.append(value.label(column.name))

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Any
 
 import platformdirs
 import sqlalchemy as sa
@@ -85,7 +86,7 @@ def _prepare_sqlite_file(url: URL, create_folder: bool, create: bool) -> None:
 
 def _configure_sqlite(engine: Engine) -> None:
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         dbapi_connection.isolation_level = None  # we issue BEGIN ourselves, below
         cursor = dbapi_connection.cursor()
         cursor.execute(f"PRAGMA busy_timeout = {SQLITE_BUSY_TIMEOUT_MS}")
@@ -114,14 +115,14 @@ def create_engine(
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_file(url, create_folder, create)
         pool = {"pool_size": 5, "max_overflow": 10} if pooled else {"poolclass": sa.pool.NullPool}
-        engine = sa.create_engine(url, echo=echo, **pool)  # type: ignore[arg-type]
+        engine = sa.create_engine(url, echo=echo, **pool)
         _configure_sqlite(engine)
         return engine
     try:
         return sa.create_engine(
             url,
             echo=echo,
-            **({"pool_pre_ping": True} if pooled else {"poolclass": sa.pool.NullPool}),  # type: ignore[arg-type]
+            **({"pool_pre_ping": True} if pooled else {"poolclass": sa.pool.NullPool}),
             connect_args={"connect_timeout": 10, "application_name": "pathway"},
         )
     except NoSuchModuleError:

@@ -35,9 +35,9 @@ from pathway.domain.history import CORRECTIONS, RecordedEvent, facts_from
 from pathway.domain.rules import RuleSet
 from pathway.domain.timers import ExpectedFlag, StoredFlag, expected_flags, reconcile
 
-FLAGS = FlagRow.__table__
-EPISODES = EpisodeRow.__table__
-EVENTS = EventRow.__table__
+FLAGS: sa.Table = FlagRow.__table__  # type: ignore[assignment]
+EPISODES: sa.Table = EpisodeRow.__table__  # type: ignore[assignment]
+EVENTS: sa.Table = EventRow.__table__  # type: ignore[assignment]
 _PENDING_KEY = "pathway.flags.reconcile"
 
 
@@ -93,10 +93,12 @@ def _forget_pending(session: Session, _previous: Any) -> None:
 
 def _insert(connection: sa.Connection) -> Any:
     if connection.dialect.name == "postgresql":  # the dialect modules load only for the back end in use
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert(FLAGS).on_conflict_do_nothing()
+        from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+        return pg_insert(FLAGS).on_conflict_do_nothing()
+    from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+
+    return sqlite_insert(FLAGS).on_conflict_do_nothing()
 
 
 def _locking(connection: sa.Connection, query: sa.Select, *, skip_locked: bool = False) -> sa.Select:
@@ -322,7 +324,7 @@ def open_due(connection: sa.Connection, *, today: date, now: datetime) -> int:
 
 
 def count_open(connection: sa.Connection) -> int:
-    return connection.scalar(
+    return connection.scalar(  # type: ignore[return-value]  # count(*) is never NULL
         sa.select(sa.func.count())
         .select_from(FLAGS)
         .where(FLAGS.c.opened_at.is_not(None), FLAGS.c.resolved_at.is_(None))

@@ -83,14 +83,15 @@ def recorded(event: EventRow) -> RecordedEvent:
     )  # fmt: skip
 
 
-_E = EventRow.__table__
+_E: sa.Table = EventRow.__table__  # type: ignore[assignment]
 _COLUMNS = (_E.c.seq, _E.c.trigger, _E.c.from_state, _E.c.to_state, _E.c.occurred_on, _E.c.fields,
             _E.c.rules_version, _E.c.overridden_guards)  # fmt: skip
 _HISTORY = sa.select(*_COLUMNS).where(_E.c.episode_id == sa.bindparam("episode_id")).order_by(_E.c.seq)
 
 
 def _recorded(row: Sequence[Any]) -> RecordedEvent:
-    return RecordedEvent(*row[:7], tuple(row[7] or ()))
+    seq, trigger, from_state, to_state, on, fields, version = row[:7]
+    return RecordedEvent(seq, trigger, from_state, to_state, on, fields, version, tuple(row[7] or ()))
 
 
 def history(session: Session, episode_id: int) -> list[RecordedEvent]:

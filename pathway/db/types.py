@@ -3,8 +3,12 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from typing import Any, TypeAlias
 
 import sqlalchemy as sa
+
+AnyRow: TypeAlias = "sa.Row[*tuple[Any, ...]]"
+"""A result row of any width (SQLAlchemy 2.1 types rows by their column types)."""
 
 
 class _JSONValue(sa.types.TypeDecorator):

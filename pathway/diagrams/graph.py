@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from transitions.extensions.diagrams import GraphMachine
 
@@ -65,13 +65,13 @@ def edges() -> list[Edge]:
     ]
 
 
-def _machine(engine: str) -> GraphMachine:
+def _machine(engine: Literal["graphviz", "mermaid"]) -> GraphMachine:
     machine = GraphMachine(model=None, graph_engine=engine, show_conditions=True, title=TITLE, **definition())
     machine.machine_attributes = {**machine.machine_attributes, "rankdir": "TB"}
     return machine
 
 
-def _styled(engine: str, marking: Marking | None) -> Any:
+def _styled(engine: Literal["graphviz", "mermaid"], marking: Marking | None) -> Any:
     machine = _machine(engine)
     graph = machine.graph_cls(machine)
     if marking is not None:

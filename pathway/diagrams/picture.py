@@ -47,7 +47,7 @@ class _Route:
         self.points: list[tuple[float, float]] = []
 
     def setpath(self, points: list[tuple[float, float]]) -> None:
-        self.points = [tuple(p) for p in points]
+        self.points = [(x, y) for x, y in points]
 
 
 def _everywhere(all_edges: list[Edge]) -> set[str]:

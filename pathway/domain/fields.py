@@ -150,7 +150,8 @@ class NumberField(Field):
         if not _NUMBER.fullmatch(text):
             raise FieldError(f"{self.name} must be a number {bound}, not {quoted(text)}.")
         exact = Decimal(text)
-        decimals = -exact.as_tuple().exponent if exact.as_tuple().exponent < 0 else 0
+        exponent = exact.as_tuple().exponent  # an int: the text matched _NUMBER, so it is finite
+        decimals = -exponent if isinstance(exponent, int) and exponent < 0 else 0
         if self.max_decimals is not None and decimals > self.max_decimals:
             raise FieldError(f"{self.name} takes at most {self.max_decimals} decimal place(s); got {text}.")
         too_low = exact < Decimal(str(self.lo)) if self.lo_inclusive else exact <= Decimal(str(self.lo))
@@ -256,5 +257,5 @@ class TextField(Field):
         return {"type": "text", "max_length": self.max_length}
 
 
-PAIN = dict(lo=0, hi=10, help="numeric rating scale 0-10")
-MHHS = dict(lo=0, hi=100, max_decimals=1, help="modified Harris Hip Score 0-100")
+PAIN: dict[str, Any] = dict(lo=0, hi=10, help="numeric rating scale 0-10")
+MHHS: dict[str, Any] = dict(lo=0, hi=100, max_decimals=1, help="modified Harris Hip Score 0-100")

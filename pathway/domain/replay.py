@@ -135,8 +135,8 @@ def replay(
     stopped_at: int | None = None
     for step in steps:
         if stopped_at is not None:
-            reason = f"it follows row {stopped_at} of the same episode, which must be fixed first."
-            result.problems.append(Problem(step.row, step.trigger, "not_checked", (reason,)))
+            blocked = f"it follows row {stopped_at} of the same episode, which must be fixed first."
+            result.problems.append(Problem(step.row, step.trigger, "not_checked", (blocked,)))
             continue
         if step.trigger == OPEN:
             result.problems.append(

@@ -33,8 +33,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, tzinfo
 from typing import Any
 
-import sqlalchemy as sa
-
+from pathway.db.types import AnyRow
 from pathway.domain import pseudonym as p
 from pathway.domain.history import CORRECT, CORRECTIONS, VOID
 from pathway.exports.records import Period, Progress, as_date, as_instant, json_value
@@ -149,7 +148,7 @@ class Fold:
     def resource(self, kind: str, suffix: str, body: dict[str, Any], emit: bool | None = True) -> dict[str, Any]:
         """A resource of this episode: exported (``emit``), held in case an exported one refers to it
         (False), or left for the caller to place (None: the episode-level resources)."""
-        resource = {"resourceType": kind, "id": f"{self.prefix}{suffix}"}
+        resource: dict[str, Any] = {"resourceType": kind, "id": f"{self.prefix}{suffix}"}
         if self.pseudonymised:
             resource["meta"] = {"security": [PSEUDED]}
         resource.update(body)
@@ -161,7 +160,7 @@ class Fold:
 
     # -- events ------------------------------------------------------------------
 
-    def add(self, row: sa.Row[Any]) -> None:
+    def add(self, row: AnyRow) -> None:
         seq, trigger, status = row[1], row[5], row[19]
         counted = status != "entered_in_error"
         if status is not None and counted:  # corrected, or re-derived by a correction: as it now counts
@@ -303,7 +302,7 @@ class Fold:
         }, emit)  # fmt: skip
 
     def provenance(
-        self, row: sa.Row[Any], seq: int, trigger: str, on: date, targets: list[dict[str, str]], emit: bool,
+        self, row: AnyRow, seq: int, trigger: str, on: date, targets: list[dict[str, str]], emit: bool,
         revises: int | None = None,
     ) -> None:  # fmt: skip
         """The event's Provenance: exported with the event, else held (a correction may refer to it)."""
@@ -359,7 +358,7 @@ class Fold:
                     pending.append(resource)
 
     def episode_of_care(self) -> None:
-        periods = []
+        periods: list[dict[str, Any]] = []
         for i, (state, start) in enumerate(self.history):
             end = self.history[i + 1][1] if i + 1 < len(self.history) else None
             status = episode_status(state)
@@ -431,7 +430,7 @@ def references(value: Any) -> Iterator[str]:
 
 
 def folds(
-    rows: Iterator[sa.Row[Any]], key: bytes | None, site_zone: tzinfo, since: date | None
+    rows: Iterator[AnyRow], key: bytes | None, site_zone: tzinfo, since: date | None
 ) -> Iterator[tuple[int, dict[str, list[dict[str, Any]]]]]:
     """Per episode: the number of its events read, and its resources by type."""
     fold: Fold | None = None
@@ -451,7 +450,7 @@ def folds(
 
 def write(
     target: AtomicDirectory,
-    rows: Iterator[sa.Row[Any]],
+    rows: Iterator[AnyRow],
     period: Period,
     *,
     key: bytes | None,

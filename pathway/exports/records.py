@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from pathway.db import stream
+from pathway.db.types import AnyRow
 from pathway.domain import pseudonym as p
 from pathway.domain.audit import utc_text
 from pathway.domain.effective import Status
@@ -82,7 +83,7 @@ def count(connection: sa.Connection, period: Period) -> int:
     ).scalar_one()
 
 
-def raw_rows(connection: sa.Connection, period: Period) -> Iterator[sa.Row[Any]]:
+def raw_rows(connection: sa.Connection, period: Period) -> Iterator[AnyRow]:
     return iter(stream.streamed(connection, _query(period)))
 
 
@@ -116,7 +117,7 @@ def json_value(value: Any) -> Any:
 Record = tuple[Any, ...]
 
 
-def identified(rows: Iterator[sa.Row[Any]]) -> Iterator[Record]:
+def identified(rows: Iterator[AnyRow]) -> Iterator[Record]:
     """Records with real patient references, dates and instants (the exact hashed form)."""
     for r in rows:
         yield (
@@ -126,7 +127,7 @@ def identified(rows: Iterator[sa.Row[Any]]) -> Iterator[Record]:
         )  # fmt: skip
 
 
-def pseudonymised(rows: Iterator[sa.Row[Any]], key: bytes, site_zone: tzinfo) -> Iterator[Record]:
+def pseudonymised(rows: Iterator[AnyRow], key: bytes, site_zone: tzinfo) -> Iterator[Record]:
     """Records with pseudonyms, day numbers and free text withheld (see ``domain.pseudonym``)."""
     episode, patient, day0 = None, "", date.min
     triggers: dict[int, str] = {}  # this episode's events so far: what a correction corrects

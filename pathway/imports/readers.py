@@ -131,7 +131,7 @@ class _Hashing(io.RawIOBase):
         return True
 
     def readinto(self, buffer: Any) -> int:
-        n = self.file.readinto(buffer)
+        n = self.file.readinto(buffer)  # type: ignore[attr-defined]  # binary files opened for reading have it
         if n:
             self.digest.update(memoryview(buffer)[:n])
             self.count += n

@@ -24,13 +24,14 @@ import sqlalchemy as sa
 
 from pathway.db.effective import effective_events
 from pathway.db.models import EpisodeRow, RuleRow
+from pathway.db.types import AnyRow
 from pathway.reports.sql import add_days, days_between, json_elements, json_number, rule
 
 if TYPE_CHECKING:
     from pathway.reports.quality import Scope
 
 E = effective_events()  # the events as they now count (db/effective.py)
-EP = EpisodeRow.__table__
+EP: sa.Table = EpisodeRow.__table__  # type: ignore[assignment]
 
 # Flags that follow from being in a state: kind -> (states, rule giving the overdue day).
 STATE_WAITS = {
@@ -122,7 +123,8 @@ def waits(s: Scope) -> sa.Subquery:
         phases.c.trigger.in_(ANCHORS), phases.c.to_state == "conservative_care",
         _long_enough(s, phases.c.occurred_on, phases.c.next_on, ["reassessment_window_close_days"]),
     ))  # fmt: skip
-    planned = stays.c.planned_on  # ISO text: a date to SQLite's date functions; PostgreSQL needs the cast
+    # ISO text: a date to SQLite's date functions; PostgreSQL needs the cast
+    planned: sa.ColumnElement[Any] = stays.c.planned_on
     if s.dialect == "postgresql":
         planned = sa.cast(planned, sa.Date)
     parts.append(_wait(
@@ -191,7 +193,7 @@ def _overdue(s: Scope) -> sa.Select[Any]:
     ).where(waited >= w.c.days, *in_period)  # fmt: skip
 
 
-def overdue_list(conn: sa.Connection, s: Scope) -> list[sa.Row[Any]]:
+def overdue_list(conn: sa.Connection, s: Scope) -> list[AnyRow]:
     """The flags ``overdue_flags`` counts, one row each (episode_id, kind, anchor, overdue_on, ended_on,
     x = days open, still_open), for drilling down and for checking against the job's flags."""
     q = _overdue(s).subquery()

@@ -37,8 +37,8 @@ from pathway.reports.sql import days_between, json_elements, median, rule
 
 E = effective_events()  # the events as they now count
 COUNTED = effective_events("counted", corrections=True)  # and the corrections that count, for overrides
-RECORDED = EventRow.__table__
-EP = EpisodeRow.__table__
+RECORDED: sa.Table = EventRow.__table__  # type: ignore[assignment]
+EP: sa.Table = EpisodeRow.__table__  # type: ignore[assignment]
 
 PAIN_MCID_POINTS = 2  # PATHWAY.md: a change of 2 points or 33 % on the 0-10 scale
 PAIN_MCID_PERCENT = 33
@@ -278,7 +278,7 @@ def corrections(conn: sa.Connection, s: Scope) -> dict[str, Any]:
 def surgical_approach(conn: sa.Connection, s: Scope) -> dict[str, Any]:
     e = E.alias("e")
     approach = _field(e, "approach").as_string()
-    rows = dict(
+    rows: dict[Any, int] = dict(
         conn.execute(
             sa.select(approach, sa.func.count())
             .where(e.c.trigger == "record_surgery", s.within(e.c.occurred_on))
@@ -332,7 +332,7 @@ def outcomes(conn: sa.Connection, s: Scope) -> dict[str, Any]:
         change = (pairs.c.final - pairs.c.baseline).label("x")
         if measure == "pain":  # improvement is a fall
             gain = pairs.c.baseline - pairs.c.final
-            reached = (gain >= PAIN_MCID_POINTS) | (
+            reached: sa.ColumnElement[bool] = (gain >= PAIN_MCID_POINTS) | (
                 (pairs.c.baseline > 0) & (gain * 100 >= PAIN_MCID_PERCENT * pairs.c.baseline)
             )
         else:

@@ -131,6 +131,7 @@ def _write(
         summary["events"] = writer(stdout, columns, rows, advance)
         stdout.flush()
     else:
+        assert isinstance(target, AtomicFile)  # FHIR (a folder) was handled above
         with target as file:
             summary["events"] = writer(file, columns, rows, advance)
     return summary

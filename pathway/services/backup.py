@@ -36,6 +36,7 @@ def backup(uow: UnitOfWork, path: Path, *, overwrite: bool = False) -> dict[str,
         return _pg_dump(uow.engine, path, overwrite=overwrite)
     target = check_target(path, overwrite=overwrite)
     source = uow.connection.connection.driver_connection
+    assert source is not None  # an open SQLite connection
     if target == Path(url.database or "").absolute():
         raise InvalidInput("The backup must not replace the database itself; choose another file.")
     copy = sqlite3.connect(":memory:")

@@ -17,7 +17,7 @@ from pathway.domain.audit import GENESIS
 from pathway.domain.decisions import check_opening, opening_fields
 from pathway.domain.effective import replay
 from pathway.domain.fields import FieldError, check_text, did_you_mean, quoted
-from pathway.domain.states import INITIAL, SIDES, STATES, TERMINAL
+from pathway.domain.states import INITIAL, STATES, TERMINAL
 from pathway.errors import InvalidInput
 from pathway.services import Actor
 from pathway.services.views import episode_view, event_view

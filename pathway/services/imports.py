@@ -21,7 +21,7 @@ from datetime import datetime
 from functools import lru_cache
 from itertools import groupby
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
@@ -79,11 +79,19 @@ class ReadFile:
         self.source.close()
 
 
-class ProgressSink:
+class ProgressSink(Protocol):
     """Where progress goes (a terminal bar); the default tells nobody."""
 
     def start(self, total: int | None, label: str | None = None) -> None: ...
     def advance(self, n: int) -> None: ...
+
+
+class _Silent:
+    def start(self, total: int | None, label: str | None = None) -> None:
+        pass
+
+    def advance(self, n: int) -> None:
+        pass
 
 
 def _problem(row: int, patient: int | None, trigger: str, kind: str, reasons: Iterable[str]) -> dict[str, Any]:
@@ -92,7 +100,7 @@ def _problem(row: int, patient: int | None, trigger: str, kind: str, reasons: It
 
 def read_file(path: Path, fmt: str | None, progress: ProgressSink | None = None) -> ReadFile:
     """Read ``path`` into a sorted store; rows without a usable identity are kept as problems."""
-    progress = progress or ProgressSink()
+    progress = progress or _Silent()
     checked_ref = lru_cache(maxsize=4096)(check_patient_ref)  # a patient's rows are usually near each other
     source = open_source(path, fmt)
     read = ReadFile(source, RowStore())
@@ -162,7 +170,7 @@ class _Import:
 
     def block(self, patient_ref: str, side: str, patient: int, groups: list[list[tuple[int, dict[str, str]]]],
               ids: list[int]) -> Block:  # fmt: skip
-        snapshots = {}
+        snapshots: dict[int, Any] = {}
         for index, group in enumerate(groups):
             if all(cells["trigger"].strip().lower() != OPEN for _, cells in group) and not snapshots:
                 episode = self.open_episode(patient_ref, side)
@@ -389,7 +397,7 @@ def import_rows(
         if override_reason is None:
             raise InvalidInput("--override-reason must not be empty; say why the guideline did not apply.")
     job = _Import(uow, read, rules=rules, override_reason=override_reason, actor=actor, now=now,
-                  progress=progress or ProgressSink())  # fmt: skip
+                  progress=progress or _Silent())  # fmt: skip
     try:
         job.run(workers_for(read.rows) if workers is None else workers)
         flags_due = 0 if job.problems else job.flags_due()

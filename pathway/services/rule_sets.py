@@ -105,7 +105,7 @@ def activate_rule_set(uow: UnitOfWork, *, version: int, actor: Actor, now: datet
             .where(RuleSetRow.version == version, RuleSetRow.status == "draft")
             .values(status="active", activated_at=now, activated_by=actor.name)
         )
-        if changed.rowcount != 1:
+        if changed.rowcount != 1:  # type: ignore[attr-defined]
             raise Conflict(f"Rule set v{version} was changed by someone else meanwhile; check `pathway rules list`.")
         uow.commit()
     except IntegrityError:
