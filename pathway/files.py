@@ -15,6 +15,13 @@ Only the last moments of publishing (linking a finished file under a hidden name
 renaming it over an earlier one, building the hidden folder) can leave something behind
 if the process is killed there; every hidden name carries the writer's process id, and
 the next write to the same target removes what dead writers left.
+
+Only a regular file (or nothing) is ever replaced. A character device or a pipe (FIFO)
+given as the target is written through, as a shell redirection would, so ``--out
+/dev/null`` discards and ``--out /dev/stdout`` prints; the standard stream names
+(``/dev/stdout``, ``/dev/stderr``, ``/dev/fd/N``, ``/proc/self/fd/N``) are written to the
+already open descriptor, never looked up. A symbolic link, a socket, a block device or any
+other kind of file is refused: nothing written by pathway follows a planted link.
 """
 
 from __future__ import annotations
@@ -26,6 +33,7 @@ import os
 import re
 import secrets
 import shutil
+import stat
 from pathlib import Path
 from types import TracebackType
 from typing import BinaryIO
@@ -180,6 +188,52 @@ class Staged:
             self.named = None
 
 
+_STREAMS = re.compile(r"/dev/(stdout|stderr|fd/([0-9]{1,4}))|/proc/self/fd/([0-9]{1,4})")
+
+
+def _stream_number(path: Path) -> int | None:
+    """The descriptor a standard stream name stands for (``/dev/stdout`` is 1), else None."""
+    found = _STREAMS.fullmatch(str(path))
+    if found is None:
+        return None
+    name, number = found.group(1), found.group(2) or found.group(3)
+    return int(number) if number else {"stdout": 1, "stderr": 2}[name]
+
+
+def _kind(mode: int) -> str:
+    for test, name in ((stat.S_ISLNK, "symbolic link"), (stat.S_ISSOCK, "socket"), (stat.S_ISBLK, "block device")):
+        if test(mode):
+            return name
+    return "special file"
+
+
+def writes_through(path: Path) -> bool:
+    """Whether output to ``path`` goes straight into a stream (character device, pipe, standard stream)."""
+    if _stream_number(path) is not None:
+        return True
+    try:
+        mode = os.lstat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
+
+
+def _open_stream(path: Path) -> int:
+    """A descriptor writing into the stream ``path`` names, checked to be one after opening."""
+    number = _stream_number(path)
+    if number is not None:
+        try:
+            return os.dup(number)
+        except OSError:
+            raise InvalidInput(f"{path} is not open in this process; choose another --out.") from None
+    fd = os.open(path, os.O_WRONLY | os.O_NOFOLLOW | os.O_NOCTTY | os.O_CLOEXEC)
+    mode = os.fstat(fd).st_mode
+    if not (stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)):
+        os.close(fd)
+        raise InvalidInput(f"{path} was replaced while this command ran; nothing was written. Run it again.")
+    return fd
+
+
 def _parent(target: Path) -> Path:
     parent = target.parent
     if not parent.is_dir():
@@ -190,9 +244,15 @@ def _parent(target: Path) -> Path:
 
 
 def check_target(path: Path, *, overwrite: bool) -> Path:
-    """The absolute output path, or InvalidInput when it cannot or may not be written."""
+    """The absolute output path, or InvalidInput when it cannot or may not be written.
+
+    A character device or pipe is accepted without ``overwrite`` (it is written through,
+    nothing is replaced); a symbolic link or other non-regular file is refused.
+    """
     try:
         path = Path(path).expanduser().absolute()
+        if _stream_number(path) is not None:
+            return path
         if "\x00" in str(path):
             raise ValueError("it contains a NUL character")
         os.stat(path.parent)
@@ -204,9 +264,22 @@ def check_target(path: Path, *, overwrite: bool) -> Path:
         raise InvalidInput(f"{quoted(str(path))} cannot be used as an output file: {exc}.") from None
     if not path.parent.is_dir():
         raise InvalidInput(f"The folder {path.parent} does not exist; create it or choose another path.")
-    if path.is_dir():
+    try:
+        mode = os.lstat(path).st_mode
+    except FileNotFoundError:
+        return path
+    except OSError as exc:
+        raise InvalidInput(f"{quoted(str(path))} cannot be used as an output file: {exc.strerror or exc}.") from None
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return path
+    if stat.S_ISDIR(mode):
         raise InvalidInput(f"{path} is a folder; give a file name.")
-    if path.exists() and not overwrite:
+    if not stat.S_ISREG(mode):
+        raise InvalidInput(
+            f"{path} is a {_kind(mode)}, not a regular file; pathway never writes through links or replaces "
+            "special files. Give the path of a regular file (or a new name)."
+        )
+    if not overwrite:
         raise InvalidInput(f"{path} already exists; choose another name, or add --force to replace it.")
     return path
 
@@ -216,16 +289,23 @@ class AtomicFile:
 
     ``overwrite=False`` refuses an existing file (up front, and if one appears meanwhile).
     ``fault`` names a `pathway.faults` point reached when the content is complete but not
-    yet published, for crash tests.
+    yet published, for crash tests. A character device or pipe is written through
+    (``through`` is then true): what reaches a stream cannot be taken back.
     """
 
     def __init__(self, target: Path, *, overwrite: bool = True, fault: str | None = None) -> None:
         self.target = check_target(target, overwrite=overwrite)
-        self.parent = _parent(self.target)
+        self.through = writes_through(self.target)
+        if not self.through:
+            self.parent = _parent(self.target)
         self.overwrite = overwrite
         self.fault = fault
+        self.stream: BinaryIO | None = None
 
     def __enter__(self) -> BinaryIO:
+        if self.through:
+            self.stream = os.fdopen(_open_stream(self.target), "wb", buffering=_BUFFER)
+            return self.stream
         remove_leftovers(self.target)
         self.staged = Staged(self.parent, self.target.name)
         return self.staged.file
@@ -233,6 +313,15 @@ class AtomicFile:
     def __exit__(
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
+        if self.stream is not None:
+            stream, self.stream = self.stream, None
+            try:
+                if exc_type is None:
+                    stream.flush()
+            finally:
+                with contextlib.suppress(OSError):
+                    stream.close()
+            return
         try:
             if exc_type is None:
                 self.staged.finish()
@@ -267,6 +356,10 @@ class AtomicDirectory:
         self, target: Path, suffix: str = ".ndjson", *, fault: str | None = None, swap_fault: str | None = None
     ) -> None:
         self.target = target.expanduser().absolute()
+        if self.target.is_symlink():
+            raise InvalidInput(
+                f"{self.target} is a symbolic link; pathway never writes through links. Give the folder's own path."
+            )
         self.suffix = suffix
         self.fault = fault
         self.swap_fault = swap_fault

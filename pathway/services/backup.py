@@ -25,9 +25,10 @@ import sqlalchemy as sa
 
 from pathway.db.uow import UnitOfWork
 from pathway.errors import InvalidInput, Unavailable
-from pathway.files import AtomicFile, check_target
+from pathway.files import AtomicFile, check_target, writes_through
 
 _CHUNK = 1 << 20
+_STREAMED = "not checked (written to a device or pipe, which cannot be read back)"
 
 
 def backup(uow: UnitOfWork, path: Path, *, overwrite: bool = False) -> dict[str, Any]:
@@ -50,11 +51,14 @@ def backup(uow: UnitOfWork, path: Path, *, overwrite: bool = False) -> dict[str,
     data[18:20] = b"\x01\x01"  # rollback-journal format: the copy is one self-contained file
     with AtomicFile(target, overwrite=overwrite, fault="backup.before_publish") as out:
         out.write(data)
-    check = sqlite3.connect(f"file:{quote(str(target))}?mode=ro", uri=True)
-    try:
-        integrity = check.execute("PRAGMA quick_check").fetchone()[0]
-    finally:
-        check.close()
+    if writes_through(target):
+        integrity = _STREAMED
+    else:
+        check = sqlite3.connect(f"file:{quote(str(target))}?mode=ro", uri=True)
+        try:
+            integrity = check.execute("PRAGMA quick_check").fetchone()[0]
+        finally:
+            check.close()
     return {
         "backend": "sqlite",
         "written": True,
@@ -97,7 +101,9 @@ def _pg_dump(engine: sa.Engine, path: Path, *, overwrite: bool) -> dict[str, Any
                 first = problem.splitlines()[0] if problem else f"exit status {dump.returncode}"
                 raise InvalidInput(f"pg_dump failed ({first}); no backup was written.")
     integrity = "not checked (pg_restore is not installed)"
-    if restore is not None:
+    if writes_through(target):
+        integrity = _STREAMED
+    elif restore is not None:
         check = subprocess.run([restore, "--list", str(target)], capture_output=True)
         integrity = "ok" if check.returncode == 0 else "FAILED: pg_restore cannot read it"
     return {"backend": "postgresql", "written": True, "path": str(target), "bytes": written, "episodes": episodes,
