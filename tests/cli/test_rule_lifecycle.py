@@ -270,7 +270,8 @@ def test_an_activation_that_loses_a_race_changes_nothing(pathway: Pathway, engin
         thread = threading.Thread(target=lambda: results.append(pathway("rules", "activate", str(second)).exit_code))
         thread.start()
         with engine.connect() as watcher:  # wait until our activation is blocked behind the rival's lock
-            blocked = sa.text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'")
+            blocked = sa.text("SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+                              "AND wait_event_type = 'Lock'")
             while not watcher.execute(blocked).scalar() and thread.is_alive():
                 watcher.rollback()
         rival.commit()
