@@ -46,9 +46,12 @@ def flag_overdue(engine: sa.Engine, *, now: datetime, batch: int = BATCH) -> dic
         with UnitOfWork(engine, write=True) as uow:
             connection = uow.session.connection()
             opened = flags.open_due(connection, today=today, now=now)
-            open_now = flags.count_open(connection)
             fault_point("flag_overdue.before_commit")
             uow.commit()
+        # Counted after the commit, so the run that finishes last reports every flag
+        # that either of two overlapping runs opened.
+        with UnitOfWork(engine) as uow:
+            open_now = flags.count_open(uow.session.connection())
     except DBAPIError as exc:
         reason = str(exc.orig).strip().splitlines()[0] if exc.orig else type(exc).__name__
         raise InvalidInput(f"flag-overdue failed and opened nothing: {reason}. It is safe to run it again.") from None
