@@ -1,11 +1,12 @@
 # Two entry points for a fresh machine with Python 3.11:
 #   make demo   - one synthetic patient through the pathway on a throwaway database
 #   make test   - the whole test suite, on SQLite and on PostgreSQL (127.0.0.1:5432)
+#   make docs   - the documentation site into site/ (make docs-serve: served while you edit)
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench clean
+.PHONY: demo test bench docs docs-serve clean
 
 $(BIN)/pathway: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,5 +27,11 @@ bench: $(BIN)/pathway
 	$(BIN)/python bench/rules_migrate.py
 	$(BIN)/python bench/writers.py
 
+docs: $(BIN)/pathway
+	$(BIN)/python -m mkdocs build --strict
+
+docs-serve: $(BIN)/pathway
+	$(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8001
+
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info
+	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info site

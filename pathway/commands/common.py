@@ -319,3 +319,14 @@ class ProgressBar:
 
     def stop(self) -> None:
         self.progress.stop()
+
+
+def value_text(value: Any) -> str:
+    """A field value as a coordinator types it: ``true``, ``a,b``, ``{ifs_mm=12}``."""
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, list):
+        return ",".join(map(value_text, value))
+    if isinstance(value, dict):  # a correction's new values, or the steps its override covers
+        return "{" + " ".join(f"{k}={value_text(v)}" for k, v in value.items()) + "}"
+    return str(value)

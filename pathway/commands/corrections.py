@@ -6,7 +6,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import ID, app, emit, global_options
+from pathway.commands.common import ID, app, emit, global_options, value_text
 from pathway.domain.history import CORRECT, VOID
 from pathway.services import corrections as service
 
@@ -91,7 +91,7 @@ def _human(result: dict[str, Any]) -> None:
     what = "corrected" if event["trigger"] == CORRECT else "entered in error"
     click.echo(f"Episode {result['id']}: event {result['target']} {what} by event {event['seq']}.")
     for name, value in fields.get("set", {}).items():
-        click.echo(f"  {name} = {value}")
+        click.echo(f"  {name} = {value_text(value)}")
     if "occurred_on" in fields:
         click.echo(f"  date = {fields['occurred_on']}")
     moved = f"{event['from_state']} -> {event['to_state']}" if event["from_state"] != event["to_state"] else "unchanged"

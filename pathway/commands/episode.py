@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import COUNT, ID, Choice, PathwayGroup, app, emit, global_options, table
+from pathway.commands.common import COUNT, ID, Choice, PathwayGroup, app, emit, global_options, table, value_text
 from pathway.commands.diagram import diagram_options, show_episode_diagram
 from pathway.domain.fields import FieldError, parse_date
 from pathway.domain.states import SIDES
@@ -112,16 +112,6 @@ def list_(state: str | None, patient_ref: str | None, limit: int | None) -> None
     )
 
 
-def _value_text(value: Any) -> str:
-    if isinstance(value, bool):
-        return str(value).lower()
-    if isinstance(value, list):
-        return ",".join(map(_value_text, value))
-    if isinstance(value, dict):  # a correction's new values, or the steps its override covers
-        return "{" + " ".join(f"{k}={_value_text(v)}" for k, v in value.items()) + "}"
-    return str(value)
-
-
 def _move(event: dict[str, Any]) -> str:
     if event["to_state"] == event["from_state"]:
         return event["to_state"]
@@ -129,7 +119,7 @@ def _move(event: dict[str, Any]) -> str:
 
 
 def _fields_text(event: dict[str, Any]) -> str:
-    return " ".join(f"{k}={_value_text(v)}" for k, v in event["fields"].items())
+    return " ".join(f"{k}={value_text(v)}" for k, v in event["fields"].items())
 
 
 @episode.command("history")

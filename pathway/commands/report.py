@@ -36,7 +36,7 @@ def report() -> None:
 @global_options
 def quality_(since: str | None, until: str | None, fmt: str, out: Path | None, mhhs_mcid: float,
              trend_by: str) -> None:
-    """Guideline adherence over a period (PATHWAY.md "Quality review"), each event judged by its recorded rules.
+    """Guideline adherence over a period (the specification's review figures), each event judged by its recorded rules.
 
     \b
     Examples:

@@ -49,6 +49,7 @@ def _ago(days: int) -> str:
 
 
 def radiographs_first(ctx: GuardContext) -> Verdict:
+    """A radiograph report is recorded: MRI without contrast follows plain radiographs."""
     result = ctx.facts.radiograph_result
     if result:
         return Verdict("radiographs_first", True, f"radiographs are reported ({result}).")
@@ -64,6 +65,7 @@ def _compare(mm: float, limit: float) -> str:
 
 
 def mri_supports_ifi(ctx: GuardContext) -> Verdict:
+    """MRI shows a narrowed space (IFS or QFS at its limit or below) and a quadratus femoris sign."""
     keys = ("mri_ifs_max_mm", "mri_qfs_max_mm")
     mri = ctx.facts.mri
     if mri is None:
@@ -93,6 +95,7 @@ def mri_supports_ifi(ctx: GuardContext) -> Verdict:
 
 
 def injection_guidance_allowed(ctx: GuardContext) -> Verdict:
+    """The injection's image guidance is one the rule set allows."""
     allowed = list(ctx.rules["injection_guidance_allowed"])
     keys = ("injection_guidance_allowed",)
     guidance = ctx.field("guidance")
@@ -112,6 +115,7 @@ RELIEF_WORDS = {"none": "no relief", "temporary": "temporary relief", "sustained
 
 
 def repeat_injection_after_temporary_relief(ctx: GuardContext) -> Verdict:
+    """A repeat injection is second line: only after the latest one gave temporary relief."""
     facts = ctx.facts
     if not facts.injections:
         return Verdict("repeat_injection_after_temporary_relief", True, "this is the first injection.")
@@ -137,6 +141,7 @@ def _corticosteroids(ctx: GuardContext) -> tuple[bool, list[date]]:
 
 
 def injection_min_interval_days(ctx: GuardContext) -> Verdict:
+    """A corticosteroid injection comes at least the minimum interval after the previous one."""
     keys = ("injection_min_interval_days",)
     steroid, dates = _corticosteroids(ctx)
     if not steroid:
@@ -165,6 +170,7 @@ def injection_min_interval_days(ctx: GuardContext) -> Verdict:
 
 
 def injection_max_per_365_days(ctx: GuardContext) -> Verdict:
+    """Fewer corticosteroid injections than the yearly maximum in the 364 days before this one."""
     keys = ("injection_max_per_365_days",)
     steroid, dates = _corticosteroids(ctx)
     if not steroid:
@@ -192,6 +198,7 @@ def injection_max_per_365_days(ctx: GuardContext) -> Verdict:
 
 
 def reassessment_window_open_days(ctx: GuardContext) -> Verdict:
+    """The reassessment window has opened, counted from the reassessment anchor."""
     keys = ("reassessment_window_open_days",)
     facts = ctx.facts
     anchor = facts.reassessment_anchor
@@ -211,6 +218,7 @@ def reassessment_window_open_days(ctx: GuardContext) -> Verdict:
 
 
 def conservative_min_days(ctx: GuardContext) -> Verdict:
+    """Conservative care has lasted at least the minimum before surgical referral."""
     keys = ("conservative_min_days",)
     started = ctx.facts.conservative_started_on
     minimum = ctx.rules["conservative_min_days"]
@@ -234,6 +242,7 @@ def conservative_min_days(ctx: GuardContext) -> Verdict:
 
 
 def latest_reassessment_persistent(ctx: GuardContext) -> Verdict:
+    """The latest reassessment found persistent symptoms: surgery is for failed conservative care."""
     latest = ctx.facts.latest_reassessment
     if latest is None:
         return Verdict(
@@ -252,6 +261,7 @@ def latest_reassessment_persistent(ctx: GuardContext) -> Verdict:
 
 
 def surgery_requires_injection(ctx: GuardContext) -> Verdict:
+    """When the rules ask for it, at least one injection was given before surgical referral."""
     keys = ("surgery_requires_injection",)
     count = len(ctx.facts.injections)
     if not ctx.rules["surgery_requires_injection"]:
@@ -269,6 +279,7 @@ def surgery_requires_injection(ctx: GuardContext) -> Verdict:
 
 
 def surgery_requires_positive_diagnostic_injection(ctx: GuardContext) -> Verdict:
+    """When the rules ask for it, a diagnostic injection relieved pain by at least the threshold."""
     keys = ("surgery_requires_positive_diagnostic_injection", "diagnostic_relief_min_pct")
     name = "surgery_requires_positive_diagnostic_injection"
     if not ctx.rules[name]:
@@ -296,6 +307,7 @@ def surgery_requires_positive_diagnostic_injection(ctx: GuardContext) -> Verdict
 
 
 def open_includes_neurolysis(ctx: GuardContext) -> Verdict:
+    """An open decompression includes sciatic nerve neurolysis."""
     approach = ctx.field("approach")
     if approach is None:
         return Verdict("open_includes_neurolysis", True, "an open decompression must include sciatic nerve neurolysis.")

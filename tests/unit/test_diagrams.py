@@ -15,7 +15,7 @@ from pathway.diagrams.picture import draw
 from pathway.errors import InvalidInput
 from tests.pathway_spec import STATES, TRANSITIONS
 
-README = Path(__file__).parents[2] / "README.md"
+DIAGRAM_PAGE = Path(__file__).parents[2] / "docs" / "guides" / "clinicians.md"
 
 # PATHWAY.md's guards, by trigger, as named on the machine's edges.
 GUARDS = {
@@ -132,10 +132,10 @@ def test_format_follows_the_option_then_the_file_name() -> None:
         choose_format(None, Path("p.txt"))
 
 
-def test_the_readme_shows_exactly_what_pathway_diagram_prints() -> None:
+def test_the_clinicians_guide_shows_exactly_what_pathway_diagram_prints() -> None:
     printed = CliRunner().invoke(cli, ["diagram", "--format", "mermaid"])
     assert printed.exit_code == 0
-    blocks = re.findall(r"```mermaid\n(.*?)```", README.read_text(encoding="utf-8"), re.DOTALL)
+    blocks = re.findall(r"```mermaid\n(.*?)```", DIAGRAM_PAGE.read_text(encoding="utf-8"), re.DOTALL)
     assert blocks == [printed.stdout]
 
 
