@@ -62,7 +62,7 @@ def episode(engine: sa.Engine, n: int, events: int) -> int:
     for trigger, sets in IN_CARE:
         step(engine, eid, trigger, sets)
     for i in range(events - 1 - len(IN_CARE)):
-        step(engine, eid, "record_followup", [f"pain={i % 11}"])
+        step(engine, eid, "record_followup", [f"pain={i % 11}", f"note=visit {i}"])  # distinct: no likely duplicate
     return eid
 
 
@@ -99,8 +99,8 @@ def main() -> None:
         medians, unpooled = {}, {}
         for size in (20, 200):
             ids = [episode(engine, size * 1000 + n, size) for n in range(options.episodes)]
-            medians[size] = statistics.median(step(engine, eid, "record_followup", ["pain=3"]) for eid in ids)
-            unpooled[size] = statistics.median(step(per_command, eid, "record_followup", ["pain=3"]) for eid in ids)
+            medians[size] = statistics.median(step(engine, eid, "record_followup", ["pain=3", "note=a"]) for eid in ids)
+            unpooled[size] = statistics.median(step(per_command, eid, "record_followup", ["pain=3", "note=b"]) for eid in ids)
         engine.dispose()
     print(f"raw sqlite3 round trip (read, insert, update, commit): {floor:.3f} ms median (the floor)")
     for size, ms in medians.items():
