@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 from click.testing import CliRunner, Result
+from hypothesis import settings
 
 from cli import cli
 from pathway.db import migrate
@@ -26,6 +27,11 @@ from pathway.db.engine import create_engine, resolve_url
 
 PG_ADMIN_URL = os.environ.get("PATHWAY_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 UNDER_CI = os.environ.get("CI", "").lower() in ("1", "true", "yes")
+
+# Property tests that set no example count of their own: fewer examples under CI (2 cores, many jobs).
+settings.register_profile("dev", max_examples=40, deadline=None)
+settings.register_profile("ci", max_examples=15, deadline=None, derandomize=True)
+settings.load_profile("ci" if UNDER_CI else "dev")
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import Choice, PathwayGroup, ProgressBar, app, global_options
+from pathway.commands.common import ID, Choice, PathwayGroup, ProgressBar, app, global_options
 from pathway.domain.fields import FieldError, parse_date
 from pathway.errors import InvalidInput
 from pathway.exports.records import Period
@@ -29,7 +29,7 @@ def _verify_human(data: dict[str, Any]) -> None:
 
 
 @audit.command("verify")
-@click.option("--episode", "episode_id", type=int, metavar="ID", help="Check this episode only.")
+@click.option("--episode", "episode_id", type=ID, metavar="ID", help="Check this episode only.")
 @global_options
 def verify(episode_id: int | None) -> None:
     """Recompute every hash chain and check it against the chain head on its episode row.

@@ -40,25 +40,31 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
 
-class _Id(click.ParamType):
-    """A whole number in ASCII digits, ``minimum`` to 2**31 - 1 (ids, versions, limits); else exit 2."""
+class Integer(click.ParamType):
+    """A whole number in ASCII digits from ``minimum`` to ``maximum``; anything else is exit 2.
+
+    Every integer option and argument uses it, so that no number reaches a service (or
+    the database, or date arithmetic) that it cannot handle: no OverflowError, ever.
+    """
 
     name = "integer"
 
-    def __init__(self, minimum: int) -> None:
-        self.minimum = minimum
+    def __init__(self, minimum: int, maximum: int = 2**31 - 1) -> None:
+        self.minimum, self.maximum = minimum, maximum
 
     def convert(self, value: Any, param: click.Parameter | None, ctx: click.Context | None) -> int:
-        if isinstance(value, int):
-            return value
+        if isinstance(value, int) and not isinstance(value, bool) and self.minimum <= value <= self.maximum:
+            return value  # a default
         text = str(value).strip(" ")
-        if re.fullmatch(r"[0-9]{1,10}", text) and self.minimum <= int(text) <= 2**31 - 1:
+        if re.fullmatch(r"[0-9]{1,19}", text) and self.minimum <= int(text) <= self.maximum:
             return int(text)
-        self.fail(f"{quoted(str(value))} is not a whole number from {self.minimum} to {2**31 - 1}.", param, ctx)
+        self.fail(f"{quoted(str(value))} is not a whole number from {self.minimum} to {self.maximum}.", param, ctx)
 
 
-ID = _Id(0)  # no episode or version 0 exists: asking for one is "not found", not bad input
-COUNT = _Id(1)
+ID = Integer(0)  # no episode or version 0 exists: asking for one is "not found", not bad input
+COUNT = Integer(1)
+LIMIT = Integer(0)  # 0: no limit
+DAYS = Integer(0, 3660)  # ten years ahead: further is not a plan, and date arithmetic has an end
 
 
 class Choice(click.Choice):

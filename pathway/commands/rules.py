@@ -12,9 +12,12 @@ from pathway.domain.rule_checks import RuleEntry
 from pathway.domain.rule_diff import shown
 from pathway.errors import InvalidInput
 from pathway.files import AtomicFile
+from pathway.inputs import MiB, read_input
 from pathway.services import rule_migration
 from pathway.services import rule_sets as lifecycle
 from pathway.services import rules as service
+
+RULE_FILE_LIMIT = MiB  # a whole rule set with its sources is a few KiB
 
 
 @click.group(cls=PathwayGroup)
@@ -128,9 +131,10 @@ def new(path: Path, note: str | None) -> None:
     Example:
       pathway rules new --from rules-v2.toml --note 'shorter reassessment window'
     """
+    raw = read_input(path, what="rule files", limit=RULE_FILE_LIMIT)
     try:
-        text = path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
         raise InvalidInput(f"Cannot read {path.name} as UTF-8 text ({exc}).") from None
     a = app()
     with a.uow(write=True) as uow:

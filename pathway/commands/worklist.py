@@ -9,7 +9,7 @@ from typing import Any
 import click
 
 from pathway.clock import parse_instant, site_timezone
-from pathway.commands.common import Choice, app, emit, global_options, table
+from pathway.commands.common import DAYS, LIMIT, Choice, app, emit, global_options, table
 from pathway.domain.timers import KINDS
 from pathway.errors import InvalidInput
 from pathway.services import worklist as service
@@ -58,13 +58,13 @@ def _csv(rows: list[dict[str, Any]]) -> None:
 @click.command("worklist")
 @click.option("--overdue", "overdue_only", is_flag=True, help="Only flags past their overdue day.")
 @click.option(
-    "--due-within", type=click.IntRange(min=0), default=0, metavar="DAYS",
+    "--due-within", type=DAYS, default=0, metavar="DAYS",
     help="Also what comes due in the next DAYS days.",
 )  # fmt: skip
 @click.option("--kind", type=Choice(tuple(KINDS)), metavar="KIND",
               help=f"Only flags of this kind: {', '.join(KINDS)}.")
 @click.option(
-    "--limit", type=click.IntRange(min=0), default=100, show_default=True, metavar="N", help="At most N rows (0: all)."
+    "--limit", type=LIMIT, default=100, show_default=True, metavar="N", help="At most N rows (0: all)."
 )
 @click.option("--csv", "as_csv", is_flag=True, help="CSV on stdout.")
 @click.option(

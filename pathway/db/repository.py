@@ -23,6 +23,7 @@ from pathway.db import flags
 from pathway.db.models import EpisodeRow, EventRow, RevisionRow, RuleRow, RuleSetRow
 from pathway.domain.audit import GENESIS, chain_hash, event_payload
 from pathway.domain.decisions import EpisodeSnapshot
+from pathway.domain.fields import canonical_value
 from pathway.domain.effective import Replay, effective_history, revisions
 from pathway.domain.guards import Verdict
 from pathway.domain.history import RecordedEvent
@@ -174,7 +175,8 @@ def project(session: Session, episode: EpisodeRow, records: Sequence[RecordedEve
     session.execute(sa.delete(RevisionRow).where(RevisionRow.episode_id == episode.id))
     rows = [
         {"episode_id": episode.id, "seq": r.seq, "status": r.status.kind, "by_seq": r.status.by,
-         "from_state": r.from_state, "to_state": r.to_state, "occurred_on": r.occurred_on, "fields": r.fields}
+         "from_state": r.from_state, "to_state": r.to_state, "occurred_on": r.occurred_on,
+         "fields": canonical_value(r.fields)}
         for r in revisions(records, result)
     ]  # fmt: skip
     if rows:
@@ -209,7 +211,7 @@ def event_columns(
         "trigger": trigger,
         "from_state": from_state,
         "to_state": to_state,
-        "fields": fields,
+        "fields": canonical_value(fields),  # hashed as the database will give it back
         "occurred_on": occurred_on,
         "recorded_at": recorded_at,
         "actor": actor,

@@ -9,6 +9,7 @@ fields and hashed into the audit chain.
 from __future__ import annotations
 
 import difflib
+import math
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -29,6 +30,38 @@ _FALSE = {"false", "no", "n", "0"}
 
 class FieldError(ValueError):
     """A value that cannot be accepted, with a sentence saying what would be."""
+
+
+def canonical_number(value: int | float | Decimal) -> int | float:
+    """One spelling per value: a whole number is an int (``5.0`` and ``-0.0`` become ``5`` and ``0``),
+    any other a float.
+
+    Event fields are hashed as JSON and stored as JSON (JSONB on PostgreSQL, which has no
+    negative zero and writes ``1e+16`` as an integer): a value that the database could
+    spell differently from the hashed text would make a correct chain fail verification.
+    """
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise TypeError(f"not a number: {value!r}")
+    if isinstance(value, int):
+        return int(value)
+    if isinstance(value, Decimal):
+        if not value.is_finite():
+            raise ValueError(f"not a finite number: {value}")
+        return int(value) if value == value.to_integral_value() else float(value)
+    if not math.isfinite(value):
+        raise ValueError(f"not a finite number: {value}")
+    return int(value) if value.is_integer() else value
+
+
+def canonical_value(value: Any) -> Any:
+    """``value`` (JSON-ready: dicts, lists, texts, numbers, booleans) with every number canonical."""
+    if isinstance(value, dict):
+        return {key: canonical_value(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [canonical_value(item) for item in value]
+    if isinstance(value, int | float | Decimal) and not isinstance(value, bool):
+        return canonical_number(value)
+    return value
 
 
 def parse_date(text: str, what: str = "date") -> date:
@@ -157,7 +190,7 @@ class NumberField(Field):
         too_low = exact < Decimal(str(self.lo)) if self.lo_inclusive else exact <= Decimal(str(self.lo))
         if too_low or exact > Decimal(str(self.hi)):
             raise FieldError(f"{self.name} must be a number {bound}; {text} is out of range.")
-        return int(exact) if decimals == 0 else float(exact)
+        return canonical_number(exact)
 
     def describe(self) -> str:
         low = f"{'>=' if self.lo_inclusive else '>'} {self.lo:g}"

@@ -33,6 +33,11 @@ def parse_rule_file(text: str, source: str) -> list[RuleEntry]:
         tables = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise InvalidInput(f"{source} is not valid TOML ({exc}); nothing was saved.") from None
+    except RecursionError:  # tomllib parses nested arrays and tables recursively, without a depth limit
+        raise InvalidInput(
+            f"{source} nests arrays or tables too deeply to be a rule set; nothing was saved. "
+            "A rule's value is a number, a yes/no or a flat list."
+        ) from None
     entries, problems = check_rule_set(tables)
     if problems:
         count = f"{len(problems)} problem{'s' if len(problems) > 1 else ''}"

@@ -23,6 +23,7 @@ from pathway.domain.fields import (
     IntField,
     NumberField,
     TextField,
+    canonical_number,
 )
 from pathway.domain.rules import GUIDANCE
 from pathway.domain.states import NON_TERMINAL, SIDES
@@ -159,7 +160,7 @@ def _amend_checks(fields: dict[str, Any], occurred_on: date, attrs: EpisodeAttri
 
 def _pain_reduction(fields: dict[str, Any]) -> dict[str, Any]:
     before, after = fields["pain_before"], fields["pain_after"]
-    pct = None if before == 0 else round(100 * (before - after) / before, 1)
+    pct = None if before == 0 else canonical_number(round(100 * (before - after) / before, 1))
     return {"pain_reduction_pct": pct}
 
 

@@ -14,6 +14,8 @@ exports (whose hashes must still be found in the chain) guard against it.
 
 from __future__ import annotations
 
+import itertools
+import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -21,6 +23,7 @@ from typing import Any
 
 from pathway.domain.audit import GENESIS, canonical_json, chain_hash, payload_of
 from pathway.domain.effective import replay, revisions
+from pathway.domain.fields import canonical_value
 from pathway.domain.history import OPEN, RecordedEvent
 
 
@@ -51,6 +54,34 @@ class StoredEvent:
     def rehash(self, prev_hash: str) -> str:
         """The hash this event's content would have after ``prev_hash``."""
         return chain_hash(prev_hash, payload_of(self))
+
+    def links(self, prev_hash: str) -> bool:
+        """Whether this event's stored hash is that of its content after ``prev_hash``.
+
+        Before numbers were made canonical, PostgreSQL stored a field typed ``-0.0`` as
+        ``0.0`` (JSONB has no negative zero) under a hash of ``-0.0``: such an event also
+        matches with its zero fields negative. The value is the same, so nothing is excused.
+        """
+        if self.rehash(prev_hash) == self.hash:
+            return True
+        inside = self.fields.get("set")
+        corrected: dict[str, Any] = inside if isinstance(inside, dict) else {}
+        zeros = [(where, name) for where, values in ((None, self.fields), ("set", corrected))
+                 for name, value in values.items() if isinstance(value, float) and value == 0.0]  # fmt: skip
+        if not zeros or len(zeros) > 6:
+            return False
+        payload = payload_of(self)
+        for signs in itertools.product((0.0, -0.0), repeat=len(zeros)):
+            if all(math.copysign(1, sign) > 0 for sign in signs):
+                continue  # tried above
+            fields, inner = dict(self.fields), dict(corrected)
+            for (where, name), sign in zip(zeros, signs, strict=True):
+                (inner if where else fields)[name] = sign
+            if corrected:
+                fields["set"] = inner
+            if chain_hash(prev_hash, {**payload, "fields": fields}) == self.hash:
+                return True
+        return False
 
 
 @dataclass(frozen=True)
@@ -156,11 +187,11 @@ def _first_break_in_chain(episode_id: int, events: Sequence[StoredEvent], head: 
                 return brk("inserted", event.seq, f"event {event.seq} was inserted: the next event skips it.")
             if event.seq > expected:
                 return brk("deleted", expected, _missing(expected, event.seq - 1))
-            if event.rehash(prev) == event.hash:
+            if event.links(prev):
                 return brk(
                     "edited", event.seq, f"event {event.seq} was changed: its stored link to the previous event."
                 )
-            if i > 0 and event.rehash(event.prev_hash) == event.hash:
+            if i > 0 and event.links(event.prev_hash):
                 before = events[i - 1].seq
                 return brk(
                     "edited", before,
@@ -171,7 +202,7 @@ def _first_break_in_chain(episode_id: int, events: Sequence[StoredEvent], head: 
                 f"the event before event {event.seq} is missing: event {event.seq} links to an event that is not "
                 "there (removed, and the later events renumbered).",
             )  # fmt: skip
-        if event.rehash(prev) != event.hash:
+        if not event.links(prev):
             return brk("edited", event.seq, f"event {event.seq} was changed: its content no longer matches its hash.")
         if event.seq > expected:
             return brk("deleted", expected, _missing(expected, event.seq - 1))
@@ -235,11 +266,11 @@ def _projection_problems(
     except (KeyError, TypeError, ValueError, AttributeError):
         return ["its events cannot be replayed (fields missing or malformed)"]
     expected_revisions = {
-        (r.seq, r.status.kind, r.status.by, r.from_state, r.to_state, r.occurred_on, canonical_json(r.fields))
+        (r.seq, r.status.kind, r.status.by, r.from_state, r.to_state, r.occurred_on, _same(r.fields))
         for r in revisions(records, result)
     }
     found_revisions = {
-        (r.seq, r.status, r.by_seq, r.from_state, r.to_state, r.occurred_on, canonical_json(r.fields)) for r in stored
+        (r.seq, r.status, r.by_seq, r.from_state, r.to_state, r.occurred_on, _same(r.fields)) for r in stored
     }
     attrs = result.attributes
     expected = {
@@ -256,6 +287,11 @@ def _projection_problems(
     if expected_revisions != found_revisions:
         problems.append("how corrected or voided events now count (its revisions) differs")
     return problems
+
+
+def _same(fields: dict[str, Any]) -> str:
+    """Fields as text for comparison: one spelling per number (0.0 and 0 are one value)."""
+    return canonical_json(canonical_value(fields))
 
 
 def recorded(event: StoredEvent) -> RecordedEvent:

@@ -18,6 +18,7 @@ from pathlib import Path
 import platformdirs
 
 from pathway.errors import InvalidInput
+from pathway.inputs import KiB, read_input
 
 ENV_KEY = "PATHWAY_PSEUDONYM_KEY"
 ENV_KEY_FILE = "PATHWAY_PSEUDONYM_KEY_FILE"
@@ -57,7 +58,7 @@ def load_key() -> bytes:
             f"The pseudonymisation key file {path} is readable by others; make it private with `chmod 600 {path}`."
         )
     try:
-        return _checked(path.read_text(encoding="ascii"), str(path))
+        return _checked(read_input(path, what="key files", limit=4 * KiB, streams=False).decode("ascii"), str(path))
     except (OSError, UnicodeDecodeError) as exc:
         raise InvalidInput(f"Cannot read the pseudonymisation key file {path}: {exc}.") from None
 

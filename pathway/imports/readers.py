@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import os
-import stat
 import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from pathway.domain.history import CORRECTIONS, NON_CLINICAL
 from pathway.domain.replay import OPEN, OPEN_FIELDS
 from pathway.domain.triggers import TRIGGERS
 from pathway.errors import InvalidInput
+from pathway.inputs import open_input, size_text
 from pathway.imports.columns import EPISODE_KEY, OVERRIDE_REASON, REQUIRED, check_header, row_cells
 
 FORMATS = ("csv", "xlsx", "jsonl")
@@ -44,10 +44,6 @@ _ZIP = b"PK\x03\x04"
 Cells = dict[str, str]
 Rows = Iterator[tuple[int, Cells]]
 Progress = Callable[[int], None]
-
-
-def _size_text(n: int) -> str:
-    return f"{n / (1 << 30):.1f} GiB" if n >= 1 << 30 else f"{n / (1 << 20):.1f} MiB"
 
 
 @dataclass
@@ -67,26 +63,11 @@ class Source:
 
 
 def open_source(path: Path, fmt: str | None, *, limit: int = MAX_BYTES) -> Source:
-    """Open ``path`` for import: a regular file within the size limit, its format given or recognised."""
+    """Open ``path`` for import: a regular file within the size limit (never a link), its format given or recognised."""
     shown = quoted(str(path))
-    try:
-        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
-    except FileNotFoundError:
-        raise InvalidInput(f"There is no file {shown}.") from None
-    except OSError as exc:
-        raise InvalidInput(f"Cannot open {shown}: {exc.strerror or exc}.") from None
-    info = os.fstat(fd)
-    if not stat.S_ISREG(info.st_mode):
-        os.close(fd)
-        raise InvalidInput(f"{shown} is not a regular file; give the spreadsheet or export file itself.")
-    if info.st_size > limit:
-        os.close(fd)
-        raise InvalidInput(
-            f"{shown} is {_size_text(info.st_size)}; pathway imports files of up to {_size_text(limit)}. "
-            "Split it by patient into smaller files."
-        )
-    os.set_blocking(fd, True)
-    file = os.fdopen(fd, "rb")
+    file = open_input(path, what="import files", limit=limit, follow_links=False,
+                      advice="Split it by patient into smaller files.")  # fmt: skip
+    size = os.fstat(file.fileno()).st_size
     head = file.read(8192)
     file.seek(0)
     if fmt is None:
@@ -100,7 +81,7 @@ def open_source(path: Path, fmt: str | None, *, limit: int = MAX_BYTES) -> Sourc
     if fmt != "xlsx" and b"\x00" in head:
         file.close()
         raise InvalidInput(f"{shown} is a binary file, not {fmt} text; export the spreadsheet as CSV UTF-8.")
-    return Source(path, fmt, info.st_size, file)
+    return Source(path, fmt, size, file)
 
 
 def _recognise(head: bytes) -> str:
@@ -136,7 +117,7 @@ class _Hashing(io.RawIOBase):
             self.digest.update(memoryview(buffer)[:n])
             self.count += n
             if self.count > self.limit:
-                raise InvalidInput(f"{quoted(str(self.path))} grew past {_size_text(self.limit)} while being read.")
+                raise InvalidInput(f"{quoted(str(self.path))} grew past {size_text(self.limit)} while being read.")
             if self.progress is not None:
                 self.progress(n)
         return n or 0
@@ -309,6 +290,8 @@ def _jsonl_rows(source: Source, reader: _Hashing) -> Rows:
             record = json.loads(line)
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"Line {number} is not JSON ({exc.msg}, column {exc.colno}).") from None
+        except RecursionError:  # the json module parses nested arrays recursively, without a depth limit
+            raise InvalidInput(f"Line {number} nests arrays or objects too deeply to be an exported event.") from None
         cells = _jsonl_cells(record, number)
         if cells is None:
             source.skipped[record["trigger"]] = source.skipped.get(record["trigger"], 0) + 1

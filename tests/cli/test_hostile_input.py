@@ -8,14 +8,21 @@ judged here by small predicates written from the specification, not by the code.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
+import json
+import os
 import re
+import stat
+import threading
 import unicodedata
 from collections.abc import Callable, Iterator
 from datetime import date
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
+import click
 import pytest
 import sqlalchemy as sa
 from click.testing import Result
@@ -315,3 +322,156 @@ def test_every_known_nasty_value(pathway: Pathway, engine: sa.Engine, trigger: s
                 eid = episode_before(pathway, trigger, f"P-{len(before['episodes'])}")
         else:
             assert_refused_cleanly(result, before, engine)
+
+
+# Internal errors and unbounded input (issue 9, item 6): each is a sentence and exit 2, never a traceback.
+HUGE = "99999999999999999999"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [["audit", "verify", "--episode", HUGE], ["worklist", "--due-within", "2147483647"], ["worklist", "--limit", HUGE],
+     ["episode", "show", HUGE], ["episode", "list", "--limit", HUGE], ["void", "1", HUGE], ["rules", "show", HUGE],
+     ["rules", "migrate", "--to", "2", "--episode", HUGE, "--dry-run"], ["import", "x.csv", "--rules", HUGE],
+     ["worklist", "--due-within", "3661"], ["audit", "verify", "--episode", "-1"]],
+)  # fmt: skip
+def test_huge_integers_are_refused_by_their_range(pathway: Pathway, engine: sa.Engine, args: list[str]) -> None:
+    pathway.open("MRN-1")
+    before = dump(engine)
+    result = pathway(*args)
+    assert_refused_cleanly(result, before, engine)
+    assert "is not a whole number from" in result.stderr
+
+
+@pytest.mark.usefixtures("frozen")
+def test_the_longest_due_within_still_works(pathway: Pathway) -> None:
+    pathway.ok("advance", str(pathway.open("MRN-1")), "order_radiographs", "--on", "2026-11-30")
+    assert [row["kind"] for row in pathway.json("worklist", "--due-within", "3660")] == ["radiograph_report"]
+
+
+def test_every_integer_option_uses_the_shared_range_checked_type() -> None:
+    """No command declares a bare click integer (which lets 10**20 through to an OverflowError)."""
+    from cli import COMMANDS, cli
+    from pathway.commands.common import Integer
+
+    ctx = click.Context(cli)
+    found: list[str] = []
+
+    def walk(command: click.Command, path: str) -> None:
+        for param in command.params:
+            if isinstance(param.type, (click.types.IntParamType, click.types.FloatParamType)) and not isinstance(
+                param.type, click.FloatRange
+            ):
+                found.append(f"{path} {param.name}")
+            if isinstance(param.type, Integer):
+                found.append("ok")
+        if isinstance(command, click.Group):
+            for name in command.list_commands(ctx):
+                sub = command.get_command(ctx, name)
+                assert sub is not None
+                walk(sub, f"{path} {name}")
+
+    for name in COMMANDS:
+        command = cli.get_command(ctx, name)
+        assert command is not None
+        walk(command, name)
+    assert [f for f in found if f != "ok"] == []
+    assert found.count("ok") >= 20
+
+
+def _rule_file(pathway: Pathway, tmp_path: Path) -> Path:
+    path = tmp_path / "rules.toml"
+    path.write_text(pathway.ok("rules", "export", "1").stdout, encoding="utf-8")
+    return path
+
+
+def test_a_huge_rule_file_is_refused_by_its_size(pathway: Pathway, engine: sa.Engine, tmp_path: Path) -> None:
+    path = _rule_file(pathway, tmp_path)
+    with path.open("ab") as f:
+        f.truncate(2 * 1024**3)  # sparse: no disk used
+    before = dump(engine)
+    result = pathway("rules", "new", "--from", str(path))
+    assert_refused_cleanly(result, before, engine)
+    assert "is 2.0 GiB; pathway reads rule files of up to 1.0 MiB" in result.stderr
+
+
+def test_a_rule_file_from_an_endless_device_is_refused(pathway: Pathway, engine: sa.Engine, tmp_path: Path) -> None:
+    zero = tmp_path / "zero"
+    os.mknod(zero, 0o600 | stat.S_IFCHR, os.makedev(1, 5))  # the numbers of /dev/zero, as a node of our own
+    before = dump(engine)
+    result = pathway("rules", "new", "--from", str(zero))
+    assert_refused_cleanly(result, before, engine)
+    assert "is longer than 1.0 MiB (or never ends)" in result.stderr
+
+
+def test_a_rule_file_from_an_endless_fifo_is_refused(pathway: Pathway, engine: sa.Engine, tmp_path: Path) -> None:
+    fifo = tmp_path / "rules.toml"
+    os.mkfifo(fifo)
+    keep = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)  # a reader, so that the writer is there before pathway reads
+    writer = os.open(fifo, os.O_WRONLY)
+    chunk = b"# " + b"x" * 65533 + b"\n"
+
+    def feed() -> None:  # forever, until the last reader has gone
+        with contextlib.suppress(OSError), os.fdopen(writer, "wb", buffering=0) as pipe:
+            while True:
+                pipe.write(chunk)
+
+    thread = threading.Thread(target=feed, daemon=True)
+    thread.start()
+    before = dump(engine)
+    try:
+        result = pathway("rules", "new", "--from", str(fifo))
+    finally:
+        os.close(keep)  # the writer's next write fails: the thread ends
+        thread.join(timeout=60)
+    assert not thread.is_alive()
+    assert_refused_cleanly(result, before, engine)
+    assert "(or never ends)" in result.stderr
+
+
+def test_a_rule_file_from_a_short_fifo_is_read(pathway: Pathway, tmp_path: Path) -> None:
+    text = _rule_file(pathway, tmp_path).read_bytes()
+    fifo = tmp_path / "pipe.toml"
+    os.mkfifo(fifo)
+    keep = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)
+    writer = os.open(fifo, os.O_WRONLY)
+    thread = threading.Thread(target=lambda: (os.write(writer, text[:1000]), os.write(writer, text[1000:]),
+                                              os.close(writer)), daemon=True)  # fmt: skip
+    thread.start()
+    try:
+        result = pathway("--json", "rules", "new", "--from", str(fifo))
+    finally:
+        thread.join(timeout=60)
+        os.close(keep)
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.stdout)["version"] == 2
+
+
+@pytest.mark.parametrize("nested", ["[" * 5000 + "]" * 5000, "{a = " * 5000 + "1" + "}" * 5000])
+def test_a_deeply_nested_rule_file_is_refused(pathway: Pathway, engine: sa.Engine, tmp_path: Path,
+                                              nested: str) -> None:  # fmt: skip
+    path = tmp_path / "deep.toml"
+    path.write_text(f"[conservative_min_days]\nvalue = {nested}\n", encoding="utf-8")
+    before = dump(engine)
+    result = pathway("rules", "new", "--from", str(path))
+    assert_refused_cleanly(result, before, engine)
+    assert "nests arrays or tables too deeply" in result.stderr
+
+
+def test_a_deeply_nested_import_line_is_refused(pathway: Pathway, engine: sa.Engine, tmp_path: Path) -> None:
+    path = tmp_path / "deep.jsonl"
+    path.write_text('{"fields": ' + "[" * 100000 + "]" * 100000 + "}\n", encoding="utf-8")
+    before = dump(engine)
+    result = pathway("import", str(path))
+    assert_refused_cleanly(result, before, engine)
+    assert "Line 1 nests arrays or objects too deeply" in result.stderr
+
+
+def test_an_endless_key_file_is_refused(pathway: Pathway, engine: sa.Engine, tmp_path: Path) -> None:
+    zero = tmp_path / "key"
+    os.mknod(zero, 0o600 | stat.S_IFCHR, os.makedev(1, 5))
+    pathway.open("MRN-1")
+    before = dump(engine)
+    result = pathway("audit", "export", "--format", "csv", env={"PATHWAY_PSEUDONYM_KEY_FILE": str(zero)})
+    assert_refused_cleanly(result, before, engine)
+    assert "is not a regular file" in result.stderr

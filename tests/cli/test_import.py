@@ -326,7 +326,7 @@ def test_a_2_gb_file_is_refused_by_its_size(pathway: Pathway, tmp_path: Path) ->
         f.truncate(2 * 1024**3)  # sparse: no disk used
     result = run(pathway, str(path))
     assert result.exit_code == 2
-    assert "is 2.0 GiB; pathway imports files of up to 1.0 GiB" in result.stderr
+    assert "is 2.0 GiB; pathway reads import files of up to 1.0 GiB" in result.stderr
 
 
 def test_only_regular_files_are_read(pathway: Pathway, tmp_path: Path) -> None:
