@@ -48,14 +48,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 @pytest.fixture(autouse=True)
 def _site_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
-    """Tests run in UTC, as a known user, never touching the real default database."""
+    """Tests run in UTC, as a known user, with their own pseudonym key, never touching the real default database."""
     monkeypatch.setenv("PATHWAY_TIMEZONE", "UTC")
     monkeypatch.setenv("PATHWAY_USER", "tester")
     monkeypatch.delenv("PATHWAY_DATABASE_URL", raising=False)
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.delenv("PATHWAY_PSEUDONYM_KEY", raising=False)
-    monkeypatch.delenv("PATHWAY_PSEUDONYM_KEY_FILE", raising=False)
+    monkeypatch.setenv("PATHWAY_PSEUDONYM_KEY_FILE", str(tmp_path / "pseudonym.key"))  # the site's key, made on first use
 
 
 def _postgres_problem() -> str | None:

@@ -12,6 +12,9 @@ Three kinds of identifying data leave the trail differently:
 - **Free text** (notes, reasons, MRI positioning, override reasons) is withheld: no
   rule can promise it holds no name or date. Guard messages are generated text, kept,
   with the dates in them rewritten as day numbers.
+- **Chain hashes** are computed from identified content (the reference, the real dates),
+  so they leave keyed (``keyed_hash``): nothing in a pseudonymised export can confirm a
+  guessed patient reference or date without the key.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
+from pathway.domain.audit import GENESIS
 from pathway.domain.fields import DateField, TextField
 from pathway.domain.history import CORRECTIONS
 from pathway.domain.triggers import TRIGGERS
@@ -49,6 +53,20 @@ REWRITTEN = frozenset(DATE_FIELDS) | frozenset(TEXT_FIELDS) | CORRECTIONS
 def pseudonym(key: bytes, patient_ref: str) -> str:
     """The site-stable, irreversible stand-in for a patient reference."""
     return hmac.new(key, patient_ref.encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH]
+
+
+def keyed_hash(key: bytes, event_hash: str) -> str:
+    """An event's chain hash as a pseudonymised export carries it: HMAC-SHA256 with the site's key.
+
+    The chain hash itself covers the patient reference and the real dates, so anyone who
+    guesses those (a few thousand MRNs, a year of referral dates) could confirm the guess
+    against it. Keyed, it still links each event to the one before (equal values, equal
+    keyed hashes) and whoever holds the key can match it to the database; nobody else can
+    test a guess. The start of a chain (all zeros) identifies nobody and stays as it is.
+    """
+    if event_hash == GENESIS:
+        return event_hash
+    return hmac.new(key, b"pathway event hash\n" + event_hash.encode(), hashlib.sha256).hexdigest()
 
 
 def day_field(name: str) -> str:

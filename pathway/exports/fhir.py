@@ -103,6 +103,7 @@ class Fold:
     pseudonymised: bool
     site_zone: tzinfo
     since: date | None
+    key: bytes | None = None  # the pseudonym key: set when pseudonymised
     in_period: bool = False
     state: str = "referred"
     history: list[tuple[str, date]] = field(default_factory=list)
@@ -127,6 +128,10 @@ class Fold:
             local = at.astimezone(self.site_zone).date()
             return f"{(DAY0 + (local - self.day0)).isoformat()}T00:00:00Z"
         return at.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+    def chain(self, event_hash: str) -> str:
+        """A chain hash as exported: keyed when pseudonymised (it covers identified content)."""
+        return p.keyed_hash(self.key, event_hash) if self.key is not None else event_hash
 
     def text(self, value: str | None) -> str | None:
         if value is None:
@@ -309,8 +314,8 @@ class Fold:
         operation = "CREATE" if trigger == "open" else "NULLIFY" if trigger == VOID else "UPDATE"
         body: dict[str, Any] = {
             "extension": [
-                {"url": HASH_EXTENSION, "valueString": row[18]},
-                {"url": PREV_HASH_EXTENSION, "valueString": row[17]},
+                {"url": HASH_EXTENSION, "valueString": self.chain(row[18])},
+                {"url": PREV_HASH_EXTENSION, "valueString": self.chain(row[17])},
             ],
             "target": targets,
             "occurredDateTime": self.day(on),
@@ -441,7 +446,8 @@ def folds(
                 yield seen, fold.finish()
             ref = p.pseudonym(key, row[2]) if key is not None else row[2]
             subject = {"identifier": {"system": PSEUDONYM_SYSTEM if key else PATIENT_REF_SYSTEM, "value": ref}}
-            fold, seen = Fold(row[0], subject, row[3], as_date(row[4]), key is not None, site_zone, since), 0
+            fold = Fold(row[0], subject, row[3], as_date(row[4]), key is not None, site_zone, since, key)
+            seen = 0
         fold.add(row)
         seen += 1
     if fold is not None:

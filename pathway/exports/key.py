@@ -2,10 +2,10 @@
 
 Whoever holds the key can link a pseudonym back to a patient by hashing the site's
 patient references, so it lives apart from the data: ``PATHWAY_PSEUDONYM_KEY`` (e.g.
-from the site's secret store), else the file named by ``PATHWAY_PSEUDONYM_KEY_FILE``,
-else ``pseudonym.key`` in the user configuration directory, created on first use with
-owner-only permissions. Every exporter of a site must use the same key for pseudonyms
-to be stable across the site's exports.
+from the site's secret store), else the file named by ``PATHWAY_PSEUDONYM_KEY_FILE``
+(created once, owner-only, if it does not exist yet). With neither set, a pseudonymised
+export is refused: a key made up per user would give each exporter different pseudonyms
+for the same patients, silently.
 """
 
 from __future__ import annotations
@@ -15,8 +15,6 @@ import secrets
 import stat
 from pathlib import Path
 
-import platformdirs
-
 from pathway.errors import InvalidInput
 from pathway.inputs import KiB, read_input
 
@@ -25,13 +23,17 @@ ENV_KEY_FILE = "PATHWAY_PSEUDONYM_KEY_FILE"
 MIN_LENGTH = 32
 
 
-def default_key_path() -> Path:
-    return Path(platformdirs.user_config_dir("pathway", appauthor=False)) / "pseudonym.key"
+UNSET = (
+    f"Pseudonymised exports need the site's pseudonymisation key, and none is set. Set {ENV_KEY_FILE} to a file "
+    f"path that every exporter of this site uses (pathway creates the key there, owner-only, on first use), or "
+    f"{ENV_KEY} to a secret of at least {MIN_LENGTH} characters; use --identified for an identified export."
+)
 
 
-def key_path() -> Path:
+def key_path() -> Path | None:
+    """The key file named by ``PATHWAY_PSEUDONYM_KEY_FILE``, or None when it is not set."""
     named = os.environ.get(ENV_KEY_FILE, "").strip()
-    return Path(named).expanduser() if named else default_key_path()
+    return Path(named).expanduser() if named else None
 
 
 def _checked(text: str, where: str) -> bytes:
@@ -50,8 +52,10 @@ def load_key() -> bytes:
     if value is not None and value.strip():
         return _checked(value, ENV_KEY)
     path = key_path()
+    if path is None:
+        raise InvalidInput(UNSET)
     if not path.exists():
-        _create(path, explicit=bool(os.environ.get(ENV_KEY_FILE, "").strip()))
+        _create(path)
     mode = path.stat().st_mode
     if mode & (stat.S_IRWXG | stat.S_IRWXO):
         raise InvalidInput(
@@ -63,12 +67,11 @@ def load_key() -> bytes:
         raise InvalidInput(f"Cannot read the pseudonymisation key file {path}: {exc}.") from None
 
 
-def _create(path: Path, *, explicit: bool) -> None:
+def _create(path: Path) -> None:
     """Write a new random key; a concurrent first use keeps whichever key landed first."""
-    if explicit and not path.parent.is_dir():
+    if not path.parent.is_dir():
         raise InvalidInput(f"{ENV_KEY_FILE} names {path}, whose folder does not exist.")
     try:
-        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         temporary = path.with_name(f".{path.name}.{os.getpid()}.{secrets.token_hex(4)}")
         fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         try:

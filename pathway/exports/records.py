@@ -147,7 +147,8 @@ def pseudonymised(rows: Iterator[AnyRow], key: bytes, site_zone: tzinfo) -> Iter
             episode, r[1], patient, r[3], trigger, r[6], r[7],
             (as_date(r[8]) - day0).days, (as_instant(r[9]).astimezone(site_zone).date() - day0).days,
             r[10], r[11], r[12], fields, p.dates_as_days(json_text(r[14]), day0),
-            None if r[15] is None else p.WITHHELD, json_text(r[16]), r[17], r[18], status_text(r[19], r[20]),
+            None if r[15] is None else p.WITHHELD, json_text(r[16]), p.keyed_hash(key, r[17]), p.keyed_hash(key, r[18]),
+            status_text(r[19], r[20]),
             r[25], None if r[26] is None else p.WITHHELD, r[27],  # the file's hash is computed from identified data
         )  # fmt: skip
 

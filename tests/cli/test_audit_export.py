@@ -10,7 +10,7 @@ import json
 import os
 import re
 import stat
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +18,7 @@ import pytest
 import sqlalchemy as sa
 from freezegun import freeze_time
 
-from pathway.db.models import AccessLogRow
+from pathway.db.models import AccessLogRow, EventRow
 from pathway.domain.audit import chain_hash, payload_of
 from pathway.exports.records import PSEUDONYMISED_COLUMNS
 from tests.conftest import Pathway
@@ -102,7 +102,7 @@ def test_csv_is_pseudonymised_by_default(pathway: Pathway) -> None:
 def test_pseudonyms_are_a_keyed_hash_stable_across_exports(pathway: Pathway, tmp_path: Path) -> None:
     build_trail(pathway)
     first = rows(export(pathway, "--format", "csv"))
-    key_file = tmp_path / "xdg-config" / "pathway" / "pseudonym.key"
+    key_file = tmp_path / "pseudonym.key"  # PATHWAY_PSEUDONYM_KEY_FILE (tests/conftest.py), created on first use
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     again = rows(export(pathway, "--format", "csv"))
     assert [r["patient_pseudonym"] for r in first] == [r["patient_pseudonym"] for r in again]
@@ -124,6 +124,76 @@ def test_unsafe_keys_are_refused(pathway: Pathway, tmp_path: Path) -> None:
     result = pathway("audit", "export", "--format", "csv", env={"PATHWAY_PSEUDONYM_KEY_FILE": str(loose)})
     assert result.exit_code == 2 and "chmod 600" in result.stderr
     assert result.stdout == ""
+
+
+HEX64 = re.compile(r"\b[0-9a-f]{64}\b")
+
+
+def _guesses(engine: sa.Engine, exported: dict[str, Any], mrns: list[str], days: list[date]) -> list[tuple[str, date]]:
+    """The (MRN, referral date) pairs whose opening event would hash to a value found in the export.
+
+    The attacker is given everything else the hash covers, even the exact recording
+    instant (read here from the database), so that only the two guesses remain.
+    """
+    events = EventRow.__table__
+    with engine.connect() as conn:
+        query = sa.select(events).where(events.c.episode_id == int(exported["episode_id"]), events.c.seq == 1)
+        row = dict(conn.execute(query).mappings().one())
+    found = set(HEX64.findall(exported["text"]))
+    confirmed = []
+    for mrn in mrns:
+        for day in days:
+            fields = {**row["fields"], "patient_ref": mrn, "referred_on": day.isoformat()}
+            guess = {**row, "fields": fields, "occurred_on": day}
+            if chain_hash(row["prev_hash"], payload_of(guess)) in found:
+                confirmed.append((mrn, day))
+    return confirmed
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl", "fhir"])
+def test_a_pseudonymised_export_cannot_confirm_a_guessed_patient_or_date(
+    pathway: Pathway, engine: sa.Engine, tmp_path: Path, fmt: str
+) -> None:  # fmt: skip
+    ids = build_trail(pathway)
+    if fmt == "fhir":
+        export(pathway, "--format", "fhir", "--out", str(tmp_path / "fhir"))
+        text = "".join(p.read_text() for p in sorted((tmp_path / "fhir").iterdir()))
+    else:
+        text = export(pathway, "--format", fmt)
+    mrns = [f"MRN-{c}" for c in "ABCDEFGH"] + [f"MRN-{n:04d}" for n in range(40)]
+    days = [date(2026, 1, 1) + timedelta(days=n) for n in range(90)]  # the real dates are among them
+    for episode in ids.values():
+        assert _guesses(engine, {"episode_id": episode, "text": text}, mrns, days) == []
+    # The same attack succeeds on an identified export: the test can tell a confirmed guess.
+    identified = export(pathway, "--format", "csv", "--identified")
+    assert _guesses(engine, {"episode_id": ids["a"], "text": identified}, mrns, days) == [("MRN-A", date(2026, 1, 5))]
+
+
+def test_pseudonymised_hashes_are_keyed_and_still_link(pathway: Pathway, engine: sa.Engine, tmp_path: Path) -> None:
+    build_trail(pathway)
+    table = rows(export(pathway, "--format", "csv"))
+    key = (tmp_path / "pseudonym.key").read_text().strip().encode()
+    with engine.connect() as conn:
+        stored = {(r.episode_id, r.seq): r.hash for r in conn.execute(sa.text("SELECT episode_id, seq, hash FROM events"))}
+    for before, row in zip([None, *table], table, strict=False):
+        real = stored[(int(row["episode_id"]), int(row["seq"]))]
+        assert row["hash"] != real
+        assert row["hash"] == hmac.new(key, b"pathway event hash\n" + real.encode(), hashlib.sha256).hexdigest()
+        if row["seq"] == "1":
+            assert row["prev_hash"] == "0" * 64
+        else:
+            assert before is not None and row["prev_hash"] == before["hash"]  # the chain still reads as a chain
+
+
+def test_without_a_key_a_pseudonymised_export_is_refused(pathway: Pathway, engine: sa.Engine,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    build_trail(pathway)
+    monkeypatch.delenv("PATHWAY_PSEUDONYM_KEY_FILE")
+    for fmt in ("csv", "jsonl"):
+        result = pathway("audit", "export", "--format", fmt)
+        assert result.exit_code == 2 and result.stdout == ""
+        assert "none is set. Set PATHWAY_PSEUDONYM_KEY_FILE to a file path that every exporter" in result.stderr
+    assert export(pathway, "--format", "csv", "--identified")  # an identified export needs no key
 
 
 def test_identified_jsonl_can_be_rehashed_and_is_logged(pathway: Pathway, engine: sa.Engine) -> None:
