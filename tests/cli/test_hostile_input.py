@@ -267,7 +267,8 @@ def test_other_options(pathway: Pathway, engine: sa.Engine, which: str, text: st
         "trigger": ["advance", str(eid), text],
         "as": ["--as", text, "episode", "list"],
     }
-    ref_ok = text_of(64)(text) and text.strip().isprintable()
+    normalised = unicodedata.normalize("NFKC", text).strip()  # PATHWAY.md: NFKC, outer spaces removed, then
+    ref_ok = bool(re.fullmatch(r"[A-Za-z0-9_./:-]{1,64}", normalised))  # ASCII letters, digits and -_./:
     valid = {
         "patient": ref_ok,
         "side": text in ("left", "right"),
