@@ -345,6 +345,28 @@ def test_huge_integers_are_refused_by_their_range(pathway: Pathway, engine: sa.E
 
 
 @pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize("args", [["episode", "show", "-" * 5000], ["episode", "show", "1", "x" * 5000],
+                                  ["--" + "y" * 5000], ["rules", "--" + "z" * 5000]])  # fmt: skip
+def test_a_huge_unknown_option_or_extra_argument_is_not_echoed_whole(pathway: Pathway, engine: sa.Engine,
+                                                                     args: list[str]) -> None:  # fmt: skip
+    pathway.open("MRN-1")
+    before = dump(engine)
+    assert_refused_cleanly(pathway(*args), before, engine)
+
+
+@pytest.mark.parametrize("command", [["worklist"], ["jobs", "flag-overdue"]])
+@pytest.mark.parametrize("instant", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "9999-12-31",
+                                     "1899-12-31T23:00", "2200-01-01"])  # fmt: skip
+def test_instants_at_the_ends_of_the_calendar_are_refused(pathway: Pathway, engine: sa.Engine, command: list[str],
+                                                          instant: str) -> None:  # fmt: skip
+    pathway.ok("advance", str(pathway.open("MRN-1")), "order_radiographs", "--on", "2026-01-05")
+    before = dump(engine)
+    result = pathway(*command, "--now", instant)
+    assert_refused_cleanly(result, before, engine)
+    assert "is not plausible (years 1900-2199)" in result.stderr
+
+
+@pytest.mark.usefixtures("frozen")
 def test_the_longest_due_within_still_works(pathway: Pathway) -> None:
     pathway.ok("advance", str(pathway.open("MRN-1")), "order_radiographs", "--on", "2026-11-30")
     assert [row["kind"] for row in pathway.json("worklist", "--due-within", "3660")] == ["radiograph_report"]
