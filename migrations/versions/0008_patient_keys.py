@@ -60,6 +60,7 @@ def upgrade() -> None:
     taken: set[tuple[str, str]] = set()
     clashes: list[int] = []
     outside: list[int] = []
+    keys = []
     for row in rows:
         key = _key(row.patient_ref)
         if not _ALLOWED.fullmatch(unicodedata.normalize("NFKC", row.patient_ref).strip()):
@@ -70,7 +71,10 @@ def upgrade() -> None:
                 key = f"{key}#{row.id}"
             else:
                 taken.add((key, row.side))
-        bind.execute(sa.update(episodes).where(episodes.c.id == row.id).values(patient_key=key))
+        keys.append({"episode": row.id, "key": key})
+    update = sa.update(episodes).where(episodes.c.id == sa.bindparam("episode")).values(patient_key=sa.bindparam("key"))
+    for start in range(0, len(keys), 10_000):  # executemany, in batches
+        bind.execute(update, keys[start : start + 10_000])
     op.drop_index("uq_episodes_open_patient_side", table_name="episodes")
     op.create_index("ix_episodes_patient_key", "episodes", ["patient_key"])
     op.create_index("uq_episodes_open_patient_key_side", "episodes", ["patient_key", "side"], unique=True,
