@@ -179,3 +179,13 @@ def test_the_migration_keys_old_rows_and_reports_clashes(pathway: Pathway, engin
     with engine.connect() as conn:
         assert conn.scalar(sa.text("SELECT count(*) FROM episodes")) == 4
     migrate.upgrade(engine)
+
+
+def test_one_patient_has_one_pseudonym_whatever_the_case(pathway: Pathway) -> None:
+    first = pathway.open("MRN-0001", "left")
+    pathway.ok("advance", str(first), "close", "--set", "reason=withdrawn")
+    again = pathway.open("mrn-0001", "left")  # a new course of care, typed in lower case
+    other = pathway.open("MRN-0002", "left")
+    lines = [json.loads(line) for line in pathway.ok("audit", "export", "--format", "jsonl").stdout.splitlines()]
+    by_episode = {line["episode_id"]: line["patient_pseudonym"] for line in lines}
+    assert by_episode[first] == by_episode[again] != by_episode[other]
