@@ -11,6 +11,7 @@ import os
 from datetime import UTC, date, datetime, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from pathway.domain.fields import EARLIEST, LATEST, quoted
 from pathway.errors import InvalidInput
 
 
@@ -44,9 +45,13 @@ def parse_instant(text: str, what: str = "--now") -> datetime:
         value = datetime.fromisoformat(text.strip())
     except ValueError:
         raise InvalidInput(
-            f"{what} {text!r} is not an ISO 8601 timestamp; use e.g. 2026-03-01T02:00:00+00:00, "
+            f"{what} {quoted(text)} is not an ISO 8601 timestamp; use e.g. 2026-03-01T02:00:00+00:00, "
             "or 2026-03-01T02:00 for the site's time zone."
         ) from None
+    if not EARLIEST.year <= value.year <= LATEST.year:  # as clinical dates; and no OverflowError near year 1 or 9999
+        raise InvalidInput(
+            f"{what} {quoted(text)} is not plausible (years {EARLIEST.year}-{LATEST.year}); check the year."
+        )
     if value.tzinfo is None:
         value = value.replace(tzinfo=site_timezone())
     return value.astimezone(UTC)

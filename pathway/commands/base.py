@@ -80,8 +80,21 @@ def fail(error: PathwayError) -> NoReturn:
     sys.exit(error.exit_code)
 
 
+def _shortened(error: click.UsageError) -> click.UsageError:
+    """``error`` with a message of reasonable length: click quotes a wrong option or argument whole."""
+    if len(error.message) <= 300:
+        return error
+    return click.UsageError(error.message[:240].rstrip() + "... (shortened).", ctx=error.ctx)
+
+
 class PathwayGroup(click.Group):
     """A click group that turns our errors into messages and exit codes."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        try:
+            return super().parse_args(ctx, args)
+        except click.UsageError as error:
+            raise _shortened(error) from None
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         """Commands in the order they were added (a coordinator's day), not alphabetical."""
@@ -103,6 +116,8 @@ class PathwayGroup(click.Group):
             return super().invoke(ctx)
         except PathwayError as error:
             fail(error)
+        except click.UsageError as error:  # a subcommand's options or arguments
+            raise _shortened(error) from None
         except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException, SystemExit):
             raise
         except KeyboardInterrupt:

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 
 from pathway.db import flags
 from pathway.db.models import EpisodeRow, EventRow
+from pathway.domain.patients import patient_key
 from pathway.db.repository import event_columns
 from pathway.domain.audit import GENESIS
 from pathway.domain.decisions import Decision, EpisodeSnapshot, opening_fields
@@ -121,6 +122,7 @@ def episode_rows(
     row = {
         "id": episode_id,
         "patient_ref": episode.patient_ref,
+        "patient_key": patient_key(episode.patient_ref),
         "side": episode.side,
         "referred_on": episode.final.referred_on,  # as amended, if it was
         "has_hip_arthroplasty": episode.final.has_hip_arthroplasty,

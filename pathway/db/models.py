@@ -87,10 +87,10 @@ class EpisodeRow(Base):
     __table_args__ = (
         sa.CheckConstraint(_in("side", SIDES), name="side"),
         sa.CheckConstraint(_in("state", STATES), name="state"),
-        # One open course of care per patient and side.
+        # One open course of care per patient and side, patients compared by key (case-insensitively).
         sa.Index(
-            "uq_episodes_open_patient_side",
-            "patient_ref",
+            "uq_episodes_open_patient_key_side",
+            "patient_key",
             "side",
             unique=True,
             sqlite_where=sa.text(f"NOT ({_in('state', TERMINAL)})"),
@@ -108,6 +108,9 @@ class EpisodeRow(Base):
 
     id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
     patient_ref: Mapped[str] = mapped_column(sa.String(64), index=True)
+    # domain.patients.patient_key(patient_ref): what uniqueness and search compare. Null only
+    # in the database's eyes (migration 0008 adds it to existing rows); always written.
+    patient_key: Mapped[str | None] = mapped_column(sa.String(255), index=True)
     side: Mapped[str] = mapped_column(sa.String(8))
     referred_on: Mapped[date] = mapped_column(sa.Date)
     has_hip_arthroplasty: Mapped[bool] = mapped_column(sa.Boolean, default=False)

@@ -17,13 +17,14 @@ from datetime import date, datetime
 from typing import Any
 
 import sqlalchemy as sa
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from pathway.db import flags
 from pathway.db.models import EpisodeRow, EventRow, RevisionRow, RuleRow, RuleSetRow
 from pathway.domain.audit import GENESIS, chain_hash, event_payload
 from pathway.domain.decisions import EpisodeSnapshot
 from pathway.domain.fields import canonical_value
+from pathway.domain.patients import CONFLICT, patient_key
 from pathway.domain.effective import Replay, effective_history, revisions
 from pathway.domain.guards import Verdict
 from pathway.domain.history import RecordedEvent
@@ -140,14 +141,24 @@ def snapshot(
     )
 
 
+def same_patient(column: sa.ColumnElement[Any] | InstrumentedAttribute[Any], ref: str) -> sa.ColumnElement[bool]:
+    """``column`` (a patient_key) is the key of ``ref``: the same patient, whatever the case.
+
+    Also matches the key an older clashing episode was given by migration 0008 (the key,
+    ``#`` and its id), so that it still counts as the same patient.
+    """
+    key = patient_key(ref)
+    return sa.or_(column == key, column.startswith(key + CONFLICT, autoescape=True))
+
+
 def open_episode_for(session: Session, patient_ref: str, side: str, *, other_than: int | None = None) -> int | None:
     """The open episode of this patient on this side, if any (one at most may exist)."""
     query = sa.select(EpisodeRow.id).where(
-        EpisodeRow.patient_ref == patient_ref, EpisodeRow.side == side, EpisodeRow.state.not_in(TERMINAL)
+        same_patient(EpisodeRow.patient_key, patient_ref), EpisodeRow.side == side, EpisodeRow.state.not_in(TERMINAL)
     )
     if other_than is not None:
         query = query.where(EpisodeRow.id != other_than)
-    return session.scalar(query)
+    return session.scalar(query.limit(1))
 
 
 def project(session: Session, episode: EpisodeRow, records: Sequence[RecordedEvent], result: Replay) -> None:
@@ -170,7 +181,9 @@ def project(session: Session, episode: EpisodeRow, records: Sequence[RecordedEve
     episode.last_event_on = result.last_event_on
     episode.referred_on = attrs.referred_on or episode.referred_on
     episode.side = attrs.side or episode.side
-    episode.patient_ref = attrs.patient_ref or episode.patient_ref
+    if attrs.patient_ref and attrs.patient_ref != episode.patient_ref:  # a key of migration 0008 stays until then
+        episode.patient_ref = attrs.patient_ref
+        episode.patient_key = patient_key(attrs.patient_ref)
     episode.has_hip_arthroplasty = attrs.has_hip_arthroplasty
     session.execute(sa.delete(RevisionRow).where(RevisionRow.episode_id == episode.id))
     rows = [

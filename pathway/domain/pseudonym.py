@@ -2,9 +2,10 @@
 
 Three kinds of identifying data leave the trail differently:
 
-- **Patient references** become a keyed hash (HMAC-SHA256 with the site's key): the
-  same patient gets the same pseudonym in every export of the site, and without the key
-  nobody can recompute or reverse it, however few patient numbers there are.
+- **Patient references** become a keyed hash (HMAC-SHA256 with the site's key) of the
+  patient key (``domain.patients``): the same patient gets the same pseudonym in every
+  export of the site, whatever the case of the reference, and without the key nobody
+  can recompute or reverse it, however few patient numbers there are.
 - **Calendar dates** become day numbers: days since the episode's referral date (the
   date of its ``open`` event, day 0). This keeps every interval a reviewer needs and
   drops the dates themselves, which identify people too. Recording instants become the
@@ -29,6 +30,7 @@ from typing import Any
 from pathway.domain.audit import GENESIS
 from pathway.domain.fields import DateField, TextField
 from pathway.domain.history import CORRECTIONS
+from pathway.domain.patients import patient_key
 from pathway.domain.triggers import TRIGGERS
 
 WITHHELD = "[free text withheld]"
@@ -51,8 +53,9 @@ REWRITTEN = frozenset(DATE_FIELDS) | frozenset(TEXT_FIELDS) | CORRECTIONS
 
 
 def pseudonym(key: bytes, patient_ref: str) -> str:
-    """The site-stable, irreversible stand-in for a patient reference."""
-    return hmac.new(key, patient_ref.encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH]
+    """The site-stable, irreversible stand-in for a patient: keyed on the patient key, so that
+    references that are one patient (``MRN-1``, ``mrn-1``) get one pseudonym."""
+    return hmac.new(key, patient_key(patient_ref).encode(), hashlib.sha256).hexdigest()[:PSEUDONYM_LENGTH]
 
 
 def keyed_hash(key: bytes, event_hash: str) -> str:

@@ -25,6 +25,7 @@ from pathway.domain.fields import (
     TextField,
     canonical_number,
 )
+from pathway.domain.patients import PatientRefField
 from pathway.domain.rules import GUIDANCE
 from pathway.domain.states import NON_TERMINAL, SIDES
 
@@ -169,7 +170,7 @@ _ATTRIBUTES = (
     BoolField("has_hip_arthroplasty", required=False),
     EnumField("side", required=False, choices=SIDES),
     DateField("referred_on", required=False),
-    TextField("patient_ref", required=False, max_length=64, help="the site's patient identifier"),
+    PatientRefField("patient_ref", required=False, help="the site's patient identifier"),
 )
 
 _SPECS = (

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from pathway.domain.fields import Field, FieldError, NumberField, check_text, parse_date, quoted
+from pathway.domain.patients import ALLOWED
 from pathway.domain.replay import OPEN, OPEN_FIELDS, Step
 from pathway.domain.triggers import TRIGGERS
 from pathway.errors import InvalidInput
@@ -102,7 +103,7 @@ def identity(cells: Mapping[str, str], check_patient_ref: Callable[[str], str]) 
     try:
         ref = check_patient_ref(cells["patient_ref"])
     except InvalidInput:
-        raise InvalidInput("patient_ref is not a valid patient reference (1-64 printable characters).") from None
+        raise InvalidInput(f"patient_ref is not a valid patient reference (1-64 {ALLOWED}).") from None
     side = cells["side"].strip().lower()
     if side not in ("left", "right"):
         raise InvalidInput(f"side must be left or right, not {quoted(cells['side'])}.")

@@ -67,7 +67,7 @@ def write_csv(out: BinaryIO, today: date) -> None:
 def describe(name: str) -> str:
     """What goes in a column, for the workbook's notes sheet."""
     fixed = {
-        "patient_ref": "the site's patient identifier (MRN), 1-64 characters",
+        "patient_ref": "the site's patient identifier (MRN): 1-64 ASCII letters, digits and - _ . / : (compared case-insensitively)",
         "side": "left | right",
         "trigger": "open for an episode's first row, else the step (see `pathway next`)",
         "occurred_on": "the date of the step, YYYY-MM-DD (a date cell); for open, the referral date",

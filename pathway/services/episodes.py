@@ -16,7 +16,8 @@ from pathway.db.uow import UnitOfWork
 from pathway.domain.audit import GENESIS
 from pathway.domain.decisions import check_opening, opening_fields
 from pathway.domain.effective import replay
-from pathway.domain.fields import FieldError, check_text, did_you_mean, quoted
+from pathway.domain.fields import did_you_mean, quoted
+from pathway.domain.patients import PatientRefError, normalise_patient_ref, patient_key
 from pathway.domain.states import INITIAL, STATES, TERMINAL
 from pathway.errors import InvalidInput
 from pathway.services import Actor
@@ -24,13 +25,11 @@ from pathway.services.views import episode_view, event_view
 
 
 def check_patient_ref(text: str) -> str:
+    """The reference normalised as stored (see ``domain.patients``), or InvalidInput that does not quote it."""
     try:
-        ref = check_text(text, "The patient reference", 64)
-    except FieldError as exc:
-        raise InvalidInput(f"{exc} Give the site's patient identifier (1-64 printable characters).") from None
-    if not ref.isprintable():
-        raise InvalidInput("The patient reference must be printable characters only (1-64).")
-    return ref
+        return normalise_patient_ref(text)
+    except PatientRefError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def open_episode(
@@ -48,11 +47,7 @@ def open_episode(
     referred_on = referred_on or today
     check_opening(side, referred_on, today)
     session = uow.session
-    existing = session.scalar(
-        sa.select(EpisodeRow.id).where(
-            EpisodeRow.patient_ref == ref, EpisodeRow.side == side, EpisodeRow.state.not_in(TERMINAL)
-        )
-    )
+    existing = repo.open_episode_for(session, ref, side)
     if existing is not None:
         raise InvalidInput(
             f"This patient already has an open episode on the {side} side (episode {existing}); "
@@ -61,6 +56,7 @@ def open_episode(
     rules = repo.rule_set_row(session)
     episode = EpisodeRow(
         patient_ref=ref,
+        patient_key=patient_key(ref),
         side=side,
         referred_on=referred_on,
         has_hip_arthroplasty=has_hip_arthroplasty,
@@ -105,7 +101,7 @@ def list_episodes(
             )
         query = query.where(EpisodeRow.state == state)
     if patient_ref is not None:
-        query = query.where(EpisodeRow.patient_ref == check_patient_ref(patient_ref))
+        query = query.where(repo.same_patient(EpisodeRow.patient_key, check_patient_ref(patient_ref)))
     if limit is not None:
         query = query.limit(limit)
     for row in uow.session.scalars(query.execution_options(yield_per=500)):

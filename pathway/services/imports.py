@@ -35,6 +35,7 @@ from pathway.db.models import EpisodeRow, EventRow, FlagRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.access import IMPORT, OVERRIDE, advance_action
 from pathway.domain.effective import replay as effective_replay
+from pathway.domain.patients import CONFLICT, patient_key
 from pathway.domain.replay import OPEN
 from pathway.domain.rules import RuleSet
 from pathway.domain.states import TERMINAL
@@ -102,6 +103,7 @@ def read_file(path: Path, fmt: str | None, progress: ProgressSink | None = None)
     """Read ``path`` into a sorted store; rows without a usable identity are kept as problems."""
     progress = progress or _Silent()
     checked_ref = lru_cache(maxsize=4096)(check_patient_ref)  # a patient's rows are usually near each other
+    spelling: dict[str, str] = {}  # patient key -> the file's first spelling: "mrn-1" after "MRN-1" is that patient
     source = open_source(path, fmt)
     read = ReadFile(source, RowStore())
     try:
@@ -117,7 +119,8 @@ def read_file(path: Path, fmt: str | None, progress: ProgressSink | None = None)
             read.triggers.add(trigger)
             read.row_overrides |= columns.OVERRIDE_REASON in cells
             day, _ = columns.event_date(cells)
-            read.store.add(who.patient_ref, who.side, who.episode_key, day, trigger == OPEN, number, cells)
+            ref = spelling.setdefault(patient_key(who.patient_ref), who.patient_ref)
+            read.store.add(ref, who.side, who.episode_key, day, trigger == OPEN, number, cells)
         if read.rows == 0:
             raise InvalidInput(f"{path} has no rows to import below its header.")
     except BaseException:
@@ -182,7 +185,8 @@ class _Import:
     def open_episode(self, patient_ref: str, side: str) -> EpisodeRow | None:
         return self.session.scalar(
             sa.select(EpisodeRow)
-            .where(EpisodeRow.patient_ref == patient_ref, EpisodeRow.side == side, EpisodeRow.state.not_in(TERMINAL))
+            .where(repo.same_patient(EpisodeRow.patient_key, patient_ref), EpisodeRow.side == side,
+                   EpisodeRow.state.not_in(TERMINAL))  # fmt: skip
             .with_for_update()  # as `advance` locks it: a writer meanwhile waits for the import
         )
 
@@ -225,16 +229,26 @@ class _Import:
             self.triggers += j.triggers
             self.overrides += j.overrides
 
-    def open_in_database(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
-        if not keys:
+    def open_in_database(self, asking: list[tuple[str, str]]) -> dict[tuple[str, str], int]:
+        """The open episodes of these (patient reference, side) pairs, patients compared by key."""
+        if not asking:
             return {}
         e = EpisodeRow.__table__
-        rows = self.session.execute(
-            sa.select(e.c.patient_ref, e.c.side, e.c.id).where(
-                sa.tuple_(e.c.patient_ref, e.c.side).in_(keys), e.c.state.not_in(TERMINAL)
-            )
-        )
-        return {(r.patient_ref, r.side): r.id for r in rows}
+        keys = {(patient_key(ref), side): (ref, side) for ref, side in asking}
+        is_open = e.c.state.not_in(TERMINAL)
+        rows = list(self.session.execute(
+            sa.select(e.c.patient_key, e.c.side, e.c.id).where(sa.tuple_(e.c.patient_key, e.c.side).in_(keys), is_open)
+        ))  # fmt: skip
+        # and older clashing episodes, whose key migration 0008 set apart with "#id" (usually none)
+        rows += self.session.execute(
+            sa.select(e.c.patient_key, e.c.side, e.c.id).where(e.c.patient_key.contains(CONFLICT), is_open)
+        ).all()
+        found: dict[tuple[str, str], int] = {}
+        for r in rows:
+            asked = keys.get((r.patient_key.partition(CONFLICT)[0], r.side))
+            if asked is not None:
+                found.setdefault(asked, r.id)
+        return found
 
     def check_one_open(self, judged: Judged, in_database: int | None) -> None:
         opened = still_open(judged)

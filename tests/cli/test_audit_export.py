@@ -107,10 +107,10 @@ def test_pseudonyms_are_a_keyed_hash_stable_across_exports(pathway: Pathway, tmp
     again = rows(export(pathway, "--format", "csv"))
     assert [r["patient_pseudonym"] for r in first] == [r["patient_pseudonym"] for r in again]
     key = key_file.read_text().strip()
-    assert first[0]["patient_pseudonym"] == hmac.new(key.encode(), b"MRN-A", hashlib.sha256).hexdigest()[:32]
+    assert first[0]["patient_pseudonym"] == hmac.new(key.encode(), b"mrn-a", hashlib.sha256).hexdigest()[:32]
     site_key = "k" * 40
     keyed = rows(export(pathway, "--format", "csv", env={"PATHWAY_PSEUDONYM_KEY": site_key}))
-    assert keyed[0]["patient_pseudonym"] == hmac.new(site_key.encode(), b"MRN-A", hashlib.sha256).hexdigest()[:32]
+    assert keyed[0]["patient_pseudonym"] == hmac.new(site_key.encode(), b"mrn-a", hashlib.sha256).hexdigest()[:32]
     assert keyed[0]["patient_pseudonym"] != first[0]["patient_pseudonym"]
 
 

@@ -267,7 +267,8 @@ def test_other_options(pathway: Pathway, engine: sa.Engine, which: str, text: st
         "trigger": ["advance", str(eid), text],
         "as": ["--as", text, "episode", "list"],
     }
-    ref_ok = text_of(64)(text) and text.strip().isprintable()
+    normalised = unicodedata.normalize("NFKC", text).strip()  # PATHWAY.md: NFKC, outer spaces removed, then
+    ref_ok = bool(re.fullmatch(r"[A-Za-z0-9_./:-]{1,64}", normalised))  # ASCII letters, digits and -_./:
     valid = {
         "patient": ref_ok,
         "side": text in ("left", "right"),
@@ -341,6 +342,28 @@ def test_huge_integers_are_refused_by_their_range(pathway: Pathway, engine: sa.E
     result = pathway(*args)
     assert_refused_cleanly(result, before, engine)
     assert "is not a whole number from" in result.stderr
+
+
+@pytest.mark.usefixtures("frozen")
+@pytest.mark.parametrize("args", [["episode", "show", "-" * 5000], ["episode", "show", "1", "x" * 5000],
+                                  ["--" + "y" * 5000], ["rules", "--" + "z" * 5000]])  # fmt: skip
+def test_a_huge_unknown_option_or_extra_argument_is_not_echoed_whole(pathway: Pathway, engine: sa.Engine,
+                                                                     args: list[str]) -> None:  # fmt: skip
+    pathway.open("MRN-1")
+    before = dump(engine)
+    assert_refused_cleanly(pathway(*args), before, engine)
+
+
+@pytest.mark.parametrize("command", [["worklist"], ["jobs", "flag-overdue"]])
+@pytest.mark.parametrize("instant", ["9999-12-31T23:59:59-12:00", "0001-01-01T00:00:00+14:00", "9999-12-31",
+                                     "1899-12-31T23:00", "2200-01-01"])  # fmt: skip
+def test_instants_at_the_ends_of_the_calendar_are_refused(pathway: Pathway, engine: sa.Engine, command: list[str],
+                                                          instant: str) -> None:  # fmt: skip
+    pathway.ok("advance", str(pathway.open("MRN-1")), "order_radiographs", "--on", "2026-01-05")
+    before = dump(engine)
+    result = pathway(*command, "--now", instant)
+    assert_refused_cleanly(result, before, engine)
+    assert "is not plausible (years 1900-2199)" in result.stderr
 
 
 @pytest.mark.usefixtures("frozen")
