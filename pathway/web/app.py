@@ -1,0 +1,43 @@
+"""The application factory: routes, error handlers, security headers, one pooled engine."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.applications import Starlette
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+from starlette.types import ASGIApp
+
+from pathway import __version__
+from pathway.web import openapi
+from pathway.web.call import Call, endpoint
+from pathway.web.errors import HANDLERS
+from pathway.web.headers import SecurityHeaders
+from pathway.web.routes import ApiRoute, audit, episodes, rules, session, work
+from pathway.web.settings import Settings
+
+
+def _routes() -> list[ApiRoute]:
+    table = [*session.ROUTES, *episodes.ROUTES, *work.ROUTES, *audit.ROUTES, *rules.ROUTES]
+
+    def spec(_call: Call) -> Any:
+        return JSONResponse(openapi.document(table, __version__))
+
+    return [*table, ApiRoute("GET", "/api/openapi.json", spec, "This document.", signed_in=False)]
+
+
+ROUTES = _routes()
+
+
+def create_app(engine: sa.Engine, settings: Settings | None = None) -> ASGIApp:
+    """The ASGI application over ``engine`` (pooled: see db.engine.create_engine)."""
+    app = Starlette(
+        routes=[Route(r.path, endpoint(r.handler, signed_in=r.signed_in, status=r.status), methods=[r.method])
+                for r in ROUTES],
+        exception_handlers=HANDLERS,
+    )  # fmt: skip
+    app.state.engine = engine
+    app.state.settings = settings or Settings.from_environment()
+    return SecurityHeaders(app)
