@@ -11,6 +11,7 @@ from datetime import datetime, timedelta
 
 import httpx
 import pytest
+import sqlalchemy as sa
 import uvicorn
 
 from pathway.clock import now_utc
@@ -48,6 +49,7 @@ class Site:
     url: str
     clock: Clock
     pathway: Pathway
+    engine: sa.Engine
     tokens: dict[str, str] = field(default_factory=dict)
 
     def client(self, role: str | None = None) -> httpx.Client:
@@ -85,7 +87,7 @@ def site(db_url: str) -> Iterator[Site]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.01)
     try:
-        yield Site(f"http://127.0.0.1:{port}", clock, pathway, tokens)
+        yield Site(f"http://127.0.0.1:{port}", clock, pathway, engine, tokens)
     finally:
         server.should_exit = True
         thread.join(30)
