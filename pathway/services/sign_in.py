@@ -119,7 +119,18 @@ def start_session(uow: UnitOfWork, *, name: str, auth: str, now: datetime) -> Si
     return Signed(secret, csrf, name, auth)
 
 
-def session_user(uow: UnitOfWork, secret: str, now: datetime, policy: Policy) -> SessionRow | None:
+@dataclass(frozen=True)
+class LiveSession:
+    """A session found live, detached from the unit of work that read it."""
+
+    id_hash: str
+    user_name: str
+    auth: str
+    csrf: str
+    last_seen_at: datetime
+
+
+def session_user(uow: UnitOfWork, secret: str, now: datetime, policy: Policy) -> LiveSession | None:
     """The live session for a cookie's id; None when unknown, ended, idle or too old."""
     row = uow.session.get(SessionRow, digest(secret))
     if row is None or row.ended_at is not None:
@@ -129,10 +140,10 @@ def session_user(uow: UnitOfWork, secret: str, now: datetime, policy: Policy) ->
     user = uow.session.get(UserRow, row.user_name)
     if user is None or user.disabled_at is not None:
         return None
-    return row
+    return LiveSession(row.id_hash, row.user_name, row.auth, row.csrf, row.last_seen_at)
 
 
-def touch(uow: UnitOfWork, row: SessionRow, now: datetime) -> None:
+def touch(uow: UnitOfWork, row: LiveSession, now: datetime) -> None:
     """Move the idle deadline on (in a write unit of work), at most every TOUCH_EVERY."""
     if now - row.last_seen_at >= TOUCH_EVERY:
         uow.session.execute(sa.update(SessionRow).where(SessionRow.id_hash == row.id_hash).values(last_seen_at=now))
