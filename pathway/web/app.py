@@ -25,7 +25,8 @@ def _routes() -> list[ApiRoute]:
     def spec(_call: Call) -> Any:
         return JSONResponse(openapi.document(table, __version__))
 
-    return [*table, ApiRoute("GET", "/api/openapi.json", spec, "This document.", signed_in=False)]
+    table.append(ApiRoute("GET", "/api/openapi.json", spec, "This document.", signed_in=False))
+    return table
 
 
 ROUTES = _routes()
