@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -95,12 +96,29 @@ def revoke_token(uow: UnitOfWork, *, name: str, token_id: int, actor: Actor, now
     return {**token_view(row), "changed": changed}
 
 
-def user_of_token(uow: UnitOfWork, secret: str, now: datetime) -> str | None:
-    """The active user a live token belongs to, or None (unknown, expired, revoked, user disabled)."""
+TOUCH_EVERY = timedelta(seconds=60)  # last_used_at is written at most this often: reads stay reads
+
+
+@dataclass(frozen=True)
+class LiveToken:
+    id: int
+    user_name: str
+    last_used_at: datetime | None
+
+
+def user_of_token(uow: UnitOfWork, secret: str, now: datetime) -> LiveToken | None:
+    """The live token and its active user, or None (unknown, expired, revoked, user disabled)."""
     row = uow.session.scalar(sa.select(TokenRow).where(TokenRow.hash == digest(secret)))
     if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
         return None
     user = uow.session.get(UserRow, row.user_name)
     if user is None or user.disabled_at is not None:
         return None
-    return user.name
+    return LiveToken(row.id, row.user_name, row.last_used_at)
+
+
+def touch(uow: UnitOfWork, token: LiveToken, now: datetime) -> None:
+    """Note when the token was last used (in a write unit of work), at most every TOUCH_EVERY."""
+    if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
+        uow.session.execute(sa.update(TokenRow).where(TokenRow.id == token.id).values(last_used_at=now))
+        uow.commit()

@@ -16,8 +16,10 @@ from starlette.requests import Request
 from pathway.db.uow import UnitOfWork
 from pathway.errors import AccessDenied
 from pathway.services import Actor
+from pathway.services.sign_in import TOUCH_EVERY as SESSION_TOUCH
 from pathway.services.sign_in import NotSignedIn, Policy, session_user, touch
-from pathway.services.tokens import user_of_token
+from pathway.services.tokens import TOUCH_EVERY, user_of_token
+from pathway.services.tokens import touch as touch_token
 
 COOKIE = "pathway_session"
 CSRF_HEADER = "x-csrf-token"
@@ -39,10 +41,13 @@ def authenticate(engine: sa.Engine, request: Request, now: datetime, policy: Pol
     token = bearer(request)
     if token is not None:
         with UnitOfWork(engine) as uow:
-            name = user_of_token(uow, token, now)
-        if name is None:
+            live = user_of_token(uow, token, now)
+        if live is None:
             raise NotSignedIn("The token is unknown, expired or revoked; sign in again or ask for a new token.")
-        return Actor(name, auth="token")
+        if live.last_used_at is None or now - live.last_used_at >= TOUCH_EVERY:
+            with UnitOfWork(engine, write=True) as uow:
+                touch_token(uow, live, now)
+        return Actor(live.user_name, auth="token")
     secret = request.cookies.get(COOKIE)
     if not secret:
         raise NotSignedIn("Not signed in: POST /api/session with name and password, or send a Bearer token.")
@@ -57,6 +62,7 @@ def authenticate(engine: sa.Engine, request: Request, now: datetime, policy: Pol
                 "This change needs the session's CSRF token in the X-CSRF-Token header "
                 "(POST /api/session and GET /api/me return it). Nothing was changed."
             )
-    with UnitOfWork(engine, write=True) as uow:
-        touch(uow, row, now)
+    if now - row.last_seen_at >= SESSION_TOUCH:  # a write lock only when the idle deadline must move
+        with UnitOfWork(engine, write=True) as uow:
+            touch(uow, row, now)
     return Actor(row.user_name, auth=row.auth)

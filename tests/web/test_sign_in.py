@@ -188,3 +188,20 @@ def test_a_disabled_users_session_and_token_stop_working(site: Site) -> None:
     with site.as_("coordinator") as c:
         assert c.get("/api/me").status_code == 401
     assert status(site) == 401
+
+
+def test_a_token_notes_when_it_was_last_used(site: Site) -> None:
+    def last_used() -> str | None:
+        return site.pathway.json("--as", "amira", "user", "token", "list", "rey")[0]["last_used_at"]
+
+    assert last_used() is None
+    with site.as_("reviewer") as c:
+        c.get("/api/me")
+        first = last_used()
+        assert first is not None
+        site.clock.advance(seconds=30)
+        c.get("/api/me")
+        assert last_used() == first  # not a write on every call
+        site.clock.advance(seconds=31)
+        c.get("/api/me")
+        assert last_used() is not None and last_used() > first
