@@ -1,4 +1,4 @@
-"""The server: passwords, sessions, API tokens, sign-in failures and lockouts; events.auth.
+"""The server: passwords, sessions, API tokens, sign-in failures, lockouts, OIDC logins; events.auth.
 
 Revision ID: 0008_server
 Revises: 0007
@@ -84,9 +84,18 @@ def upgrade() -> None:
         sa.Column("until", TIMESTAMP, nullable=False),
         sa.PrimaryKeyConstraint("user_name", name=op.f("pk_sign_in_lockouts")),
     )
+    op.create_table(
+        "oidc_logins",
+        sa.Column("state_hash", sa.String(length=64), nullable=False),
+        sa.Column("nonce", sa.String(length=128), nullable=False),
+        sa.Column("verifier", sa.String(length=128), nullable=False),
+        sa.Column("created_at", TIMESTAMP, nullable=False),
+        sa.PrimaryKeyConstraint("state_hash", name=op.f("pk_oidc_logins")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("oidc_logins")
     op.drop_table("sign_in_lockouts")
     op.drop_index("ix_sign_in_failures_user_name_at", table_name="sign_in_failures")
     op.drop_table("sign_in_failures")

@@ -355,3 +355,17 @@ class LockoutRow(Base):
     user_name: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
     locked_at: Mapped[datetime] = mapped_column(UTCDateTime())
     until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OidcLoginRow(Base):
+    """A single sign-on started here and not yet come back: what the callback must match.
+
+    Keyed by the SHA-256 of the ``state`` sent to the provider; used once, then deleted.
+    """
+
+    __tablename__ = "oidc_logins"
+
+    state_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(sa.String(128))
+    verifier: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

@@ -15,12 +15,12 @@ from pathway.web import openapi
 from pathway.web.call import Call, endpoint
 from pathway.web.errors import HANDLERS
 from pathway.web.headers import SecurityHeaders
-from pathway.web.routes import ApiRoute, audit, episodes, rules, session, work
+from pathway.web.routes import ApiRoute, audit, episodes, rules, session, sso, work
 from pathway.web.settings import Settings
 
 
 def _routes() -> list[ApiRoute]:
-    table = [*session.ROUTES, *episodes.ROUTES, *work.ROUTES, *audit.ROUTES, *rules.ROUTES]
+    table = [*session.ROUTES, *sso.ROUTES, *episodes.ROUTES, *work.ROUTES, *audit.ROUTES, *rules.ROUTES]
 
     def spec(_call: Call) -> Any:
         return JSONResponse(openapi.document(table, __version__))
@@ -35,8 +35,8 @@ ROUTES = _routes()
 def create_app(engine: sa.Engine, settings: Settings | None = None) -> ASGIApp:
     """The ASGI application over ``engine`` (pooled: see db.engine.create_engine)."""
     app = Starlette(
-        routes=[Route(r.path, endpoint(r.handler, signed_in=r.signed_in, status=r.status), methods=[r.method])
-                for r in ROUTES],
+        routes=[Route(r.path, endpoint(r.handler, signed_in=r.signed_in, status=r.status), methods=[r.method],
+                      name=r.handler.__name__) for r in ROUTES],
         exception_handlers=HANDLERS,
     )  # fmt: skip
     app.state.engine = engine

@@ -87,7 +87,11 @@ def site(db_url: str) -> Iterator[Site]:
             raise RuntimeError("the test server did not start")
         time.sleep(0.01)
     try:
-        yield Site(f"http://127.0.0.1:{port}", clock, pathway, engine, tokens)
+        site = Site(f"http://127.0.0.1:{port}", clock, pathway, engine, tokens)
+        for role in ROLES:  # each token's first use notes it (last_used_at); later ones, within the minute, do not
+            with site.as_(role) as client:
+                assert client.get("/api/me").status_code == 200
+        yield site
     finally:
         server.should_exit = True
         thread.join(30)
