@@ -13,15 +13,10 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 import sqlalchemy as sa
-from authlib.common.errors import AuthlibBaseError
-from authlib.integrations.httpx_client import OAuth2Client
-from joserfc import jwt
-from joserfc.errors import JoseError
-from joserfc.jwk import KeySet
 
 from pathway.db.models import OidcLoginRow, UserRow
 from pathway.db.uow import UnitOfWork
@@ -29,6 +24,9 @@ from pathway.errors import InvalidInput, Unavailable
 from pathway.services.access_records import record
 from pathway.services.sign_in import NotSignedIn, Signed, start_session
 from pathway.services.tokens import digest
+
+if TYPE_CHECKING:
+    from authlib.integrations.httpx_client import OAuth2Client
 
 LOGIN_TTL = timedelta(minutes=10)
 
@@ -68,6 +66,8 @@ def _metadata(issuer: str) -> dict[str, Any]:
 
 
 def _client(provider: Provider, redirect_uri: str) -> OAuth2Client:
+    from authlib.integrations.httpx_client import OAuth2Client  # loaded only where sign-on is used
+
     return OAuth2Client(provider.client_id, provider.client_secret, scope="openid profile email",
                         redirect_uri=redirect_uri, code_challenge_method="S256", timeout=10)  # fmt: skip
 
@@ -96,6 +96,11 @@ def _refuse(uow: UnitOfWork, name: str, now: datetime, reason: str, message: str
 def finish(uow: UnitOfWork, provider: Provider, *, code: str, state: str, cookie_state: str, redirect_uri: str,
            now: datetime) -> Signed:  # fmt: skip
     """A new session for the provider's user, if the login is one we started and the user is pathway's."""
+    from authlib.common.errors import AuthlibBaseError
+    from joserfc import jwt
+    from joserfc.errors import JoseError
+    from joserfc.jwk import KeySet
+
     session = uow.session
     login = session.get(OidcLoginRow, digest(state)) if state else None
     if login is None or not secrets.compare_digest(state.encode(), cookie_state.encode()):

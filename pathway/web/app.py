@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import sqlalchemy as sa
@@ -32,11 +33,14 @@ def _routes() -> list[ApiRoute]:
 ROUTES = _routes()
 
 
-def create_app(engine: sa.Engine, settings: Settings | None = None) -> ASGIApp:
-    """The ASGI application over ``engine`` (pooled: see db.engine.create_engine)."""
+def create_app(engine: sa.Engine, settings: Settings | None = None, extra: Sequence[ApiRoute] = ()) -> ASGIApp:
+    """The ASGI application over ``engine`` (pooled: see db.engine.create_engine).
+
+    ``extra`` routes are served too but not documented (the benchmark's floor endpoint).
+    """
     app = Starlette(
         routes=[Route(r.path, endpoint(r.handler, signed_in=r.signed_in, status=r.status), methods=[r.method],
-                      name=r.handler.__name__) for r in ROUTES],
+                      name=r.handler.__name__) for r in (*ROUTES, *extra)],
         exception_handlers=HANDLERS,
     )  # fmt: skip
     app.state.engine = engine
