@@ -108,11 +108,13 @@ class LiveToken:
 
 def user_of_token(uow: UnitOfWork, secret: str, now: datetime) -> LiveToken | None:
     """The live token and its active user, or None (unknown, expired, revoked, user disabled)."""
-    row = uow.session.scalar(sa.select(TokenRow).where(TokenRow.hash == digest(secret)))
-    if row is None or row.revoked_at is not None or (row.expires_at is not None and row.expires_at <= now):
-        return None
-    user = uow.session.get(UserRow, row.user_name)
-    if user is None or user.disabled_at is not None:
+    query = (
+        sa.select(TokenRow.id, TokenRow.user_name, TokenRow.last_used_at, TokenRow.expires_at)
+        .join(UserRow, UserRow.name == TokenRow.user_name)
+        .where(TokenRow.hash == digest(secret), TokenRow.revoked_at.is_(None), UserRow.disabled_at.is_(None))
+    )  # one round trip: every API call made with a token pays it
+    row = uow.session.execute(query).one_or_none()
+    if row is None or (row.expires_at is not None and row.expires_at <= now):
         return None
     return LiveToken(row.id, row.user_name, row.last_used_at)
 

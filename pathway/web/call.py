@@ -49,7 +49,14 @@ class Call:
                                 log_grant=log_grant)  # fmt: skip
 
     def json(self) -> dict[str, Any]:
-        """The body as a JSON object, or exit 2 saying what is wrong."""
+        """The body as a JSON object, or exit 2 saying what is wrong.
+
+        Only with ``Content-Type: application/json``: a page elsewhere cannot send that
+        without the browser asking first, so a cross-site form cannot sign anyone in.
+        """
+        kind = self.request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if self.body and kind != "application/json":
+            raise InvalidInput("Send the request body as JSON, with Content-Type: application/json.")
         try:
             data = json.loads(self.body or b"{}")
         except (ValueError, UnicodeDecodeError):

@@ -77,7 +77,8 @@ def site(db_url: str) -> Iterator[Site]:
     engine = create_engine(resolve_url(db_url)[0], pooled=True)
     port = free_port()
     config = uvicorn.Config(create_app(engine, Settings(clock=clock, max_body=100_000)), host="127.0.0.1",
-                            port=port, log_level="warning", lifespan="off")  # fmt: skip
+                            port=port, log_level="critical", lifespan="off", proxy_headers=True,
+                            forwarded_allow_ips="127.0.0.1")  # as `pathway serve` behind a local proxy  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

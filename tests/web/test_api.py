@@ -189,3 +189,19 @@ def test_exports_stream_each_format_and_events_written_through_the_server_verify
         assert c.get("/api/report/quality?format=pdf").status_code == 400
     with site.engine.connect() as conn:
         assert set(conn.scalars(sa.select(EventRow.auth))) == {"token"}
+
+
+def test_an_internal_error_is_one_sentence_never_a_stack_trace(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    from pathway.services import episodes
+
+    def broken(*_args: object, **_kwargs: object) -> None:
+        raise RuntimeError("secret detail MRN-42 at line 7")
+
+    monkeypatch.setattr(episodes, "show_episode", broken)
+    with site.as_("coordinator") as c:
+        episode = opened(c)
+        response = c.get(f"/api/episodes/{episode}")
+    assert response.status_code == 500
+    assert response.json()["error"]["message"].startswith("Internal error (RuntimeError)")
+    assert "secret detail" not in response.text and "MRN-42" not in response.text
+    check_headers(response)

@@ -6,6 +6,7 @@ import json
 from contextlib import closing
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from cli import cli
@@ -209,3 +210,39 @@ def test_a_token_notes_when_it_was_last_used(site: Site) -> None:
         c.get("/api/me")
         later = last_used()
         assert later is not None and later > first
+
+
+def test_behind_an_https_proxy_the_cookie_is_secure(site: Site) -> None:
+    set_password(site)
+    with httpx.Client(base_url=site.url, headers={"X-Forwarded-Proto": "https"}) as client:
+        response = client.post("/api/session", json={"name": "kim", "password": PASSWORD})
+    assert response.status_code == 201 and "Secure" in response.headers["set-cookie"]
+    assert response.headers["strict-transport-security"].startswith("max-age=")
+
+
+def test_lifetimes_and_lockout_are_configurable(monkeypatch: pytest.MonkeyPatch) -> None:
+    from datetime import timedelta
+
+    from pathway.errors import InvalidInput
+    from pathway.web.settings import Settings
+
+    monkeypatch.setenv("PATHWAY_SESSION_IDLE_MINUTES", "10")
+    monkeypatch.setenv("PATHWAY_SESSION_MAX_HOURS", "8")
+    monkeypatch.setenv("PATHWAY_LOCKOUT_FAILURES", "3")
+    monkeypatch.setenv("PATHWAY_LOCKOUT_WINDOW_MINUTES", "5")
+    monkeypatch.setenv("PATHWAY_LOCKOUT_MINUTES", "20")
+    policy = Settings.from_environment().policy
+    assert (policy.idle, policy.absolute, policy.failures, policy.window, policy.lock) == (
+        timedelta(minutes=10), timedelta(hours=8), 3, timedelta(minutes=5), timedelta(minutes=20))
+    monkeypatch.setenv("PATHWAY_LOCKOUT_FAILURES", "zero")
+    with pytest.raises(InvalidInput, match="PATHWAY_LOCKOUT_FAILURES"):
+        Settings.from_environment()
+
+
+def test_a_cross_site_form_cannot_sign_anyone_in(site: Site) -> None:
+    set_password(site)
+    body = json.dumps({"name": "kim", "password": PASSWORD})
+    with httpx.Client(base_url=site.url) as browser:
+        for kind in ("text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x"):
+            response = browser.post("/api/session", content=body, headers={"Content-Type": kind})
+            assert response.status_code == 400 and "set-cookie" not in response.headers, kind
