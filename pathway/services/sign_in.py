@@ -105,9 +105,16 @@ def sign_in(uow: UnitOfWork, *, name: str, password: str, now: datetime, policy:
     if stored is not None and passwords.hasher().check_needs_rehash(stored.hash):
         stored.hash = passwords.hash_password(password)
     session.execute(sa.delete(SignInFailureRow).where(SignInFailureRow.user_name == name))
+    housekeeping(uow, now, policy)
     signed = start_session(uow, name=name, auth="password", now=now)
     uow.commit()
     return signed
+
+
+def housekeeping(uow: UnitOfWork, now: datetime, policy: Policy) -> None:
+    """Forget sessions past their lifetime and failures past the window (the access log keeps the record)."""
+    uow.session.execute(sa.delete(SessionRow).where(SessionRow.created_at < now - policy.absolute))
+    uow.session.execute(sa.delete(SignInFailureRow).where(SignInFailureRow.at < now - policy.window))
 
 
 def start_session(uow: UnitOfWork, *, name: str, auth: str, now: datetime) -> Signed:

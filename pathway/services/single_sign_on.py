@@ -46,7 +46,9 @@ class Provider:
         client_id = os.environ.get("PATHWAY_OIDC_CLIENT_ID", "").strip()
         secret = os.environ.get("PATHWAY_OIDC_CLIENT_SECRET", "").strip()
         if not client_id or not secret:
-            raise InvalidInput("PATHWAY_OIDC_ISSUER is set: set PATHWAY_OIDC_CLIENT_ID and PATHWAY_OIDC_CLIENT_SECRET too.")
+            raise InvalidInput(
+                "PATHWAY_OIDC_ISSUER is set: set PATHWAY_OIDC_CLIENT_ID and PATHWAY_OIDC_CLIENT_SECRET too."
+            )
         return cls(issuer, client_id, secret, os.environ.get("PATHWAY_OIDC_CLAIM", "").strip() or "sub")
 
 

@@ -11,13 +11,17 @@ from pathlib import Path
 import httpx
 
 from tests.conftest import Pathway
-from tests.web.conftest import free_port
+from cli import cli
+from tests.web.conftest import PASSWORD, free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_pathway_serve_runs_workers_that_share_the_database(pathway: Pathway) -> None:
     pathway.ok("--as", "amira", "db", "upgrade", "--admin", "amira")
+    done = pathway.runner.invoke(cli, ["--db", pathway.url, "--as", "amira", "user", "password", "amira", "--stdin"],
+                                 input=PASSWORD + "\n")  # fmt: skip
+    assert done.exit_code == 0, done.output
     token = pathway.json("--as", "amira", "user", "token", "create", "amira")["token"]
     port = free_port()
     process = subprocess.Popen(
@@ -39,6 +43,12 @@ def test_pathway_serve_runs_workers_that_share_the_database(pathway: Pathway) ->
             assert "server" not in health.headers
             answers = {c.get("/api/me").json()["name"] for _ in range(10)}  # spread over both workers
             assert answers == {"amira"}
+        with httpx.Client(base_url=f"http://127.0.0.1:{port}") as browser:  # a session made by one worker
+            signed = browser.post("/api/session", json={"name": "amira", "password": PASSWORD})
+            assert signed.status_code == 201
+            for _ in range(10):  # each call on a new connection: any worker may answer, all know the session
+                with httpx.Client(base_url=f"http://127.0.0.1:{port}", cookies=browser.cookies) as fresh:
+                    assert fresh.get("/api/me").json()["auth"] == "password"
     finally:
         process.terminate()
         _out, err = process.communicate(timeout=60)

@@ -156,13 +156,19 @@ def test_a_busy_session_still_ends_after_12_hours(site: Site) -> None:
             assert client.get("/api/me").status_code == 200
         site.clock.advance(minutes=15, seconds=1)
         assert client.get("/api/me").status_code == 401
+    with site.engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(SessionRow)) == 1
+    assert status(site) == 201  # the next sign-in forgets the dead session
+    with site.engine.connect() as conn:
+        assert conn.scalar(sa.select(sa.func.count()).select_from(SessionRow)) == 1
 
 
 def test_a_token_stops_working_when_it_expires_or_is_revoked(site: Site) -> None:
     pathway = site.pathway
     expiring = pathway.json("--as", "amira", "user", "token", "create", "kim", "--expires", "1")["token"]
     revoked = pathway.json("--as", "amira", "user", "token", "create", "kim", "--note", "to revoke")["token"]
-    clients = {t: httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {t}"}) for t in (expiring, revoked)}
+    clients = {t: httpx.Client(base_url=site.url, headers={"Authorization": f"Bearer {t}"})
+               for t in (expiring, revoked)}  # fmt: skip
     assert clients[expiring].get("/api/me").json() == {"name": "kim", "roles": ["coordinator"], "auth": "token"}
     # the token was made by the CLI on the real clock, seconds after the server clock started
     site.clock.advance(hours=23, minutes=58)
