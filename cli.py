@@ -37,6 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("pathway.commands.report:report", "Reports for quality review."),
     "db": ("pathway.commands.db:db", "Create, upgrade, inspect and back up the database."),
     "user": ("pathway.commands.user:user", "Manage users and their roles (administrators only)."),
+    "serve": ("pathway.commands.serve:serve", "Serve the HTTP API, signing people in, on one database."),
     "demo": ("pathway.commands.demo:demo", "Walk one synthetic patient through the pathway on a throwaway SQLite database."),
 }  # fmt: skip
 

@@ -1,12 +1,13 @@
-"""`pathway user add|list|disable|enable`: who may use pathway, in which roles."""
+"""`pathway user add|list|disable|enable|password|token`: who may use pathway, in which roles, and how."""
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 import click
 
-from pathway.commands.common import Choice, PathwayGroup, app, emit, global_options, table
+from pathway.commands.common import COUNT, ID, Choice, PathwayGroup, app, emit, global_options, table
 from pathway.domain.access import ROLES
 from pathway.services import users
 
@@ -92,3 +93,104 @@ def enable(name: str) -> None:
       pathway --as amira user enable bo
     """
     _toggle(name, enabled=True)
+
+
+def _read_password(name: str, from_stdin: bool) -> str:
+    if from_stdin:
+        line = sys.stdin.readline()
+        return line[:-1] if line.endswith("\n") else line
+    return str(click.prompt(f"New password for {name}", hide_input=True, confirmation_prompt=True, err=True))
+
+
+@user.command("password")
+@click.argument("name")
+@click.option("--stdin", "from_stdin", is_flag=True, help="Read the password from one line of standard input.")
+@global_options
+def password(name: str, from_stdin: bool) -> None:
+    """Set NAME's password for signing in to `pathway serve` (admins, or NAME).
+
+    At least 12 characters, not the user name, not a common password; stored
+    as an argon2id hash.
+
+    \b
+    Example:
+      pathway --as amira user password bo
+    """
+    from pathway.services import passwords
+
+    a = app()
+    text = _read_password(name, from_stdin)
+    with a.uow(write=True) as uow:
+        data = passwords.set_password(uow, name=name, password=text, actor=a.actor(), now=a.now())
+    emit(data, lambda d: click.echo(f"Password set for {d['name']}."))
+
+
+@user.group("token", cls=PathwayGroup)
+def token() -> None:
+    """API tokens for scripts, cron and the CLI (admins, or the token's user)."""
+
+
+@token.command("create")
+@click.argument("name")
+@click.option("--expires", "expires_days", type=COUNT, metavar="DAYS", help="Expire after DAYS days.")
+@click.option("--note", default="", metavar="TEXT", help="What the token is for.")
+@global_options
+def token_create(name: str, expires_days: int | None, note: str) -> None:
+    """Create an API token for NAME and print it, once: only a hash is kept.
+
+    \b
+    Example:
+      pathway --as amira user token create cron --expires 365 --note nightly
+    """
+    from pathway.services import tokens
+
+    a = app()
+    with a.uow(write=True) as uow:
+        data = tokens.create_token(uow, name=name, expires_days=expires_days, note=note, actor=a.actor(),
+                                   now=a.now())  # fmt: skip
+    if a.json:
+        emit({"token": data["token"]}, lambda d: click.echo(d["token"]))
+        return
+    click.echo(data["token"])
+    click.echo(f"Token {data['id']} for {name}: copy it now, it is not shown again.", err=True)
+
+
+@token.command("list")
+@click.argument("name")
+@global_options
+def token_list(name: str) -> None:
+    """List NAME's API tokens (never the tokens themselves).
+
+    \b
+    Example:
+      pathway --as amira user token list cron
+    """
+    from pathway.services import tokens
+
+    a = app()
+    with a.uow() as uow:
+        data = tokens.list_tokens(uow, name=name, actor=a.actor(), now=a.now())
+    emit(data, lambda d: table(
+        None, ("id", "note", "created", "expires", "revoked", "last used"),
+        ((t["id"], t["note"], t["created_at"][:16], (t["expires_at"] or "never")[:16], (t["revoked_at"] or "")[:16],
+          (t["last_used_at"] or "")[:16]) for t in d), wrap=("note",)))  # fmt: skip
+
+
+@token.command("revoke")
+@click.argument("name")
+@click.argument("token_id", type=ID, metavar="ID")
+@global_options
+def token_revoke(name: str, token_id: int) -> None:
+    """Revoke NAME's API token ID: it is refused from now on.
+
+    \b
+    Example:
+      pathway --as amira user token revoke cron 3
+    """
+    from pathway.services import tokens
+
+    a = app()
+    with a.uow(write=True) as uow:
+        data = tokens.revoke_token(uow, name=name, token_id=token_id, actor=a.actor(), now=a.now())
+    emit(data, lambda d: click.echo(f"Token {d['id']} of {name} is revoked" + ("." if d["changed"] else
+                                                                               " (it was already).")))  # fmt: skip

@@ -193,6 +193,9 @@ class EventRow(Base):
     source: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
     source_sha256: Mapped[str | None] = mapped_column(sa.String(64), nullable=True)
     source_row: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
+    # How the actor was established: password, oidc or token (signed in to the server), or
+    # claimed (named at a terminal). Hashed unless "claimed", so older events keep their hashes.
+    auth: Mapped[str] = mapped_column(sa.String(16), server_default=sa.text("'claimed'"), default="claimed")
 
     episode: Mapped[EpisodeRow] = relationship(back_populates="events")
 
@@ -289,3 +292,83 @@ class UserRoleRow(Base):
     role: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     granted_by: Mapped[str] = mapped_column(sa.String(128))
+
+
+class PasswordRow(Base):
+    """A user's local password, as an argon2id hash (never the password itself)."""
+
+    __tablename__ = "user_passwords"
+
+    user_name: Mapped[str] = mapped_column(sa.ForeignKey("users.name"), primary_key=True)
+    hash: Mapped[str] = mapped_column(sa.Text)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    set_by: Mapped[str] = mapped_column(sa.String(128))
+
+
+class SessionRow(Base):
+    """A signed-in browser session, held in the database so every worker and host sees it.
+
+    ``id_hash`` is the SHA-256 of the cookie's value: a copy of this table signs nobody in.
+    """
+
+    __tablename__ = "web_sessions"
+
+    id_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    user_name: Mapped[str] = mapped_column(sa.ForeignKey("users.name"), index=True)
+    auth: Mapped[str] = mapped_column(sa.String(16))  # password | oidc
+    csrf: Mapped[str] = mapped_column(sa.String(64))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    ended_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class TokenRow(Base):
+    """An API token for scripts, cron and the CLI: only its SHA-256 is kept."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True)
+    user_name: Mapped[str] = mapped_column(sa.ForeignKey("users.name"), index=True)
+    hash: Mapped[str] = mapped_column(sa.String(64), unique=True)
+    note: Mapped[str] = mapped_column(sa.Text, default="")
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    created_by: Mapped[str] = mapped_column(sa.String(128))
+    expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    revoked_by: Mapped[str | None] = mapped_column(sa.String(128), nullable=True)
+    last_used_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+
+
+class SignInFailureRow(Base):
+    """One failed sign-in, counted for the lockout (the name as typed; it need not exist)."""
+
+    __tablename__ = "sign_in_failures"
+    __table_args__ = (sa.Index("ix_sign_in_failures_user_name_at", "user_name", "at"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    user_name: Mapped[str] = mapped_column(sa.String(128))
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class LockoutRow(Base):
+    """A user locked out of signing in until ``until`` after too many failures."""
+
+    __tablename__ = "sign_in_lockouts"
+
+    user_name: Mapped[str] = mapped_column(sa.String(128), primary_key=True)
+    locked_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    until: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+class OidcLoginRow(Base):
+    """A single sign-on started here and not yet come back: what the callback must match.
+
+    Keyed by the SHA-256 of the ``state`` sent to the provider; used once, then deleted.
+    """
+
+    __tablename__ = "oidc_logins"
+
+    state_hash: Mapped[str] = mapped_column(sa.String(64), primary_key=True)
+    nonce: Mapped[str] = mapped_column(sa.String(128))
+    verifier: Mapped[str] = mapped_column(sa.String(128))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime())

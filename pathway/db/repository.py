@@ -216,6 +216,7 @@ def event_columns(
     source: str | None = None,
     source_sha256: str | None = None,
     source_row: int | None = None,
+    auth: str = "claimed",
 ) -> dict[str, Any]:
     """Every column of one event, its hash chained to ``prev_hash`` (for the ORM or a bulk insert)."""
     columns: dict[str, Any] = {
@@ -236,6 +237,7 @@ def event_columns(
         "source": source,
         "source_sha256": source_sha256,
         "source_row": source_row,
+        "auth": auth,
     }
     columns["prev_hash"] = prev_hash
     columns["hash"] = chain_hash(prev_hash, event_payload(**{k: v for k, v in columns.items() if k != "prev_hash"}))
@@ -260,6 +262,7 @@ def append_event(
     source: str | None = None,
     source_sha256: str | None = None,
     source_row: int | None = None,
+    auth: str = "claimed",
     judged: EpisodeSnapshot | None = None,
 ) -> EventRow:
     """Append one event to ``episode`` and move the episode's projection with it.
@@ -275,7 +278,7 @@ def append_event(
             rules_version=episode.rules_version, trigger=trigger, from_state=from_state, to_state=to_state,
             fields=fields, occurred_on=occurred_on, recorded_at=recorded_at, actor=actor, role=role,
             verdicts=verdicts, override_reason=override_reason, overridden=overridden,
-            source=source, source_sha256=source_sha256, source_row=source_row,
+            source=source, source_sha256=source_sha256, source_row=source_row, auth=auth,
         )  # fmt: skip
     )
     session.add(event)

@@ -113,6 +113,8 @@ MATRIX: dict[str, frozenset[str]] = {
         "user.list",
         "user.disable",
         "user.enable",
+        "user.password",  # another user's password; everyone may set their own
+        "user.token",  # another user's API tokens; everyone may manage their own
         "rules.new",
         "rules.activate",
         "rules.migrate",

@@ -15,6 +15,8 @@ from functools import partial
 from typing import Any
 
 GENESIS = "0" * 64
+CLAIMED = "claimed"  # events.auth of an actor named at a terminal, not proven
+AUTH_KINDS: tuple[str, ...] = ("password", "oidc", "token", CLAIMED)
 
 
 def canonical_json(value: Any) -> str:
@@ -45,11 +47,13 @@ def event_payload(
     source: str | None = None,
     source_sha256: str | None = None,
     source_row: int | None = None,
+    auth: str | None = None,
 ) -> dict[str, Any]:
     """The hashed content of an event: every audited column except the hashes.
 
     Columns added after the first release (``OPTIONAL_FIELDS``) are included only when
-    set, so that events written before them keep their hashes.
+    set, so that events written before them keep their hashes; ``auth`` counts as unset
+    when ``claimed`` (what every event written before it was).
     """
     payload = {
         "episode_id": episode_id,
@@ -67,7 +71,8 @@ def event_payload(
         "override_reason": override_reason,
         "overridden_guards": overridden_guards,
     }
-    optional = {"source": source, "source_sha256": source_sha256, "source_row": source_row}
+    optional = {"source": source, "source_sha256": source_sha256, "source_row": source_row,
+                "auth": None if auth == CLAIMED else auth}  # fmt: skip
     payload.update((name, value) for name, value in optional.items() if value is not None)
     return payload
 
@@ -77,7 +82,7 @@ HASHED_FIELDS: tuple[str, ...] = (
     "actor", "role", "rules_version", "guards", "override_reason", "overridden_guards",
 )  # fmt: skip
 # Hashed only when not null; absent from a record or mapping means null.
-OPTIONAL_FIELDS: tuple[str, ...] = ("source", "source_sha256", "source_row")
+OPTIONAL_FIELDS: tuple[str, ...] = ("source", "source_sha256", "source_row", "auth")
 
 
 def payload_of(event: Any) -> dict[str, Any]:

@@ -50,6 +50,7 @@ class StoredEvent:
     source: str | None = None
     source_sha256: str | None = None
     source_row: int | None = None
+    auth: str = "claimed"
 
     def rehash(self, prev_hash: str) -> str:
         """The hash this event's content would have after ``prev_hash``."""

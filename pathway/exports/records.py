@@ -28,7 +28,7 @@ from pathway.domain.history import CORRECTIONS
 IDENTIFIED_COLUMNS = (
     "episode_id", "seq", "patient_ref", "side", "trigger", "from_state", "to_state", "occurred_on", "recorded_at",
     "actor", "role", "rules_version", "fields", "guards", "override_reason", "overridden_guards", "prev_hash", "hash",
-    "status", "source", "source_sha256", "source_row",
+    "status", "source", "source_sha256", "source_row", "auth",
 )  # fmt: skip
 PSEUDONYMISED_COLUMNS = tuple(
     {"patient_ref": "patient_pseudonym", "occurred_on": "occurred_day", "recorded_at": "recorded_day"}.get(c, c)
@@ -40,7 +40,7 @@ _SELECT = """
 SELECT e.episode_id, e.seq, ep.patient_ref, ep.side, ep.referred_on, e.trigger, e.from_state, e.to_state,
        e.occurred_on, e.recorded_at, e.actor, e.role, e.rules_version, e.fields, e.guards, e.override_reason,
        e.overridden_guards, e.prev_hash, e.hash, r.status, r.by_seq, r.from_state, r.to_state, r.occurred_on,
-       r.fields, e.source, e.source_sha256, e.source_row
+       r.fields, e.source, e.source_sha256, e.source_row, e.auth
 FROM events e JOIN episodes ep ON ep.id = e.episode_id
 LEFT JOIN revisions r ON r.episode_id = e.episode_id AND r.seq = e.seq
 """
@@ -123,7 +123,7 @@ def identified(rows: Iterator[AnyRow]) -> Iterator[Record]:
         yield (
             r[0], r[1], r[2], r[3], r[5], r[6], r[7], str(r[8]), instant_text(r[9]), r[10], r[11], r[12],
             json_text(r[13]), json_text(r[14]), r[15], json_text(r[16]), r[17], r[18], status_text(r[19], r[20]),
-            r[25], r[26], r[27],
+            r[25], r[26], r[27], r[28],
         )  # fmt: skip
 
 
@@ -149,7 +149,7 @@ def pseudonymised(rows: Iterator[AnyRow], key: bytes, site_zone: tzinfo) -> Iter
             r[10], r[11], r[12], fields, p.dates_as_days(json_text(r[14]), day0),
             None if r[15] is None else p.WITHHELD, json_text(r[16]), p.keyed_hash(key, r[17]), p.keyed_hash(key, r[18]),
             status_text(r[19], r[20]),
-            r[25], None if r[26] is None else p.WITHHELD, r[27],  # the file's hash is computed from identified data
+            r[25], None if r[26] is None else p.WITHHELD, r[27], r[28],  # the file hash is from identified data
         )  # fmt: skip
 
 

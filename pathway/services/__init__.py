@@ -26,6 +26,7 @@ class Actor:
 
     name: str
     role: str | None = None
+    auth: str = "claimed"  # how the name was established: password | oidc | token | claimed
 
 
 def check_version(episode: EpisodeRow, expect_version: int | None) -> None:

@@ -79,7 +79,7 @@ def authorize(
     if episode_id is not None:
         repo.get_episode(session, episode_id)
     if access_mode(session) == OPEN:
-        return Actor(actor.name, None)
+        return Actor(actor.name, None, actor.auth)
     needed = (action, *also)
     user = session.get(UserRow, actor.name)
     held = [r.role for r in user.roles] if user is not None else []
@@ -92,7 +92,7 @@ def authorize(
         if role is not None:
             if log_grant:
                 session.add(_log_row(now, actor.name, role, action, "granted", episode_id, {"roles": held}))
-            return Actor(actor.name, role)
+            return Actor(actor.name, role, actor.auth)
         missing = next(a for a in needed if not any(a in MATRIX[r] for r in held))
         reason = "role"
         message = (

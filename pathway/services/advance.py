@@ -70,7 +70,7 @@ def advance(
         occurred_on=decision.occurred_on,
         recorded_at=now,
         actor=actor.name,
-        role=actor.role,
+        role=actor.role, auth=actor.auth,
         verdicts=decision.verdicts,
         override_reason=decision.override_reason,
         overridden=decision.overridden,

@@ -93,7 +93,7 @@ def _record(
     assert result is not None
     event = repo.append_event(
         session, episode, trigger=change.trigger, from_state=episode.state, to_state=result.state,
-        fields=change.fields, occurred_on=today, recorded_at=now, actor=actor.name, role=actor.role,
+        fields=change.fields, occurred_on=today, recorded_at=now, actor=actor.name, role=actor.role, auth=actor.auth,
         verdicts=change.verdicts, override_reason=change.override_reason, overridden=change.overridden,
         judged=snapshot,
     )  # fmt: skip

@@ -75,7 +75,7 @@ def open_episode(
     fields = opening_fields(ref, side, referred_on, has_hip_arthroplasty)
     repo.append_event(
         session, episode, trigger="open", from_state=None, to_state=INITIAL, fields=fields,
-        occurred_on=referred_on, recorded_at=now, actor=actor.name, role=actor.role,
+        occurred_on=referred_on, recorded_at=now, actor=actor.name, role=actor.role, auth=actor.auth,
     )  # fmt: skip
     try:
         uow.commit()

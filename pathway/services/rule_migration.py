@@ -79,7 +79,7 @@ def _move(
             event = repo.append_event(
                 session, episode, trigger=MIGRATE_RULES, from_state=episode.state, to_state=episode.state,
                 fields={"from_version": from_version, "to_version": to_version}, occurred_on=today,
-                recorded_at=now, actor=actor.name, role=actor.role, judged=replace(snapshot, rules=new_rules),
+                recorded_at=now, actor=actor.name, role=actor.role, auth=actor.auth, judged=replace(snapshot, rules=new_rules),
             )  # fmt: skip
             entry["event_seq"] = event.seq
             entry["version"] = episode.version

@@ -44,6 +44,7 @@ def event_view(row: EventRow) -> dict[str, Any]:
         "source": row.source,
         "source_sha256": row.source_sha256,
         "source_row": row.source_row,
+        "auth": row.auth,
     }
 
 

@@ -77,7 +77,7 @@ def test_csv_is_pseudonymised_by_default(pathway: Pathway) -> None:
     assert list(table[0]) == [
         "episode_id", "seq", "patient_pseudonym", "side", "trigger", "from_state", "to_state", "occurred_day",
         "recorded_day", "actor", "role", "rules_version", "fields", "guards", "override_reason", "overridden_guards",
-        "prev_hash", "hash", "status", "source", "source_sha256", "source_row",
+        "prev_hash", "hash", "status", "source", "source_sha256", "source_row", "auth",
     ]  # fmt: skip
     assert "MRN" not in text and "Smith" not in text and "Jones" not in text  # references and free text gone
     assert not ISO_DATE.search(text), ISO_DATE.search(text)  # no calendar date anywhere, guard messages included

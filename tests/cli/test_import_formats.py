@@ -126,8 +126,8 @@ def logical(pathway: Pathway) -> list[dict[str, Any]]:
     episodes = []
     for e in pathway.json("episode", "list"):
         events = [
-            {k: v for k, v in event.items() if k not in ("actor", "recorded_at", "hash", "source", "source_sha256",
-                                                          "source_row")}
+            {k: v for k, v in event.items()
+             if k not in ("actor", "auth", "recorded_at", "hash", "source", "source_sha256", "source_row")}
             for event in pathway.json("episode", "history", str(e["id"]))
         ]  # fmt: skip
         episodes.append({**{k: e[k] for k in kept}, "events": events})

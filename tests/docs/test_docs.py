@@ -116,3 +116,11 @@ def test_the_readme_is_short_and_its_links_resolve() -> None:
     assert local, "the README should link into the docs"
     assert [t for t in local if not (ROOT / t).exists()] == []
     assert "PATHWAY.md" not in readme  # the specification lives in docs/, not outside the repository
+
+
+def test_the_http_reference_lists_every_route(site: Path) -> None:
+    from pathway.web.app import ROUTES
+
+    page = _text(site / "reference" / "api.html")
+    missing = [f"{r.method} {r.path}" for r in ROUTES if f"{r.method} {r.path}" not in re.sub(r"\s+", " ", page)]
+    assert not missing, f"missing from the HTTP API reference: {missing}"

@@ -31,6 +31,8 @@ EXPECTED: dict[str, set[str]] = {
     "user.list": {"admin"},
     "user.disable": {"admin"},
     "user.enable": {"admin"},
+    "user.password": {"admin"},  # another user's; everyone may set their own
+    "user.token": {"admin"},  # another user's; everyone may manage their own
     "db.backup": {"admin", "service"},
     "correct": {"coordinator", "clinician"},
     "void": {"coordinator", "clinician"},

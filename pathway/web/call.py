@@ -1,0 +1,116 @@
+"""One API call: read the body (bounded), establish who is calling, run the handler in a thread.
+
+Handlers are plain functions of a ``Call``; ``endpoint`` turns one into a Starlette
+endpoint that reads at most ``max_body`` bytes, then authenticates and runs the handler
+in the thread pool, so database work and password checks never block the event loop.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+import sqlalchemy as sa
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+
+from pathway.db.uow import UnitOfWork
+from pathway.errors import InvalidInput, NotFound
+from pathway.services import Actor, access
+from pathway.web.auth import authenticate
+from pathway.web.errors import TooLarge
+from pathway.web.settings import Settings
+
+UNSAFE = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+MAX_ID = 2**31 - 1
+
+
+@dataclass
+class Call:
+    request: Request
+    engine: sa.Engine
+    settings: Settings
+    now: datetime
+    body: bytes = b""
+    actor: Actor | None = None
+    cookies: dict[str, str] = field(default_factory=dict)
+
+    def uow(self, *, write: bool = False) -> UnitOfWork:
+        return UnitOfWork(self.engine, write=write)
+
+    def authorize(self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None,
+                  log_grant: bool = False) -> Actor:  # fmt: skip
+        assert self.actor is not None
+        return access.authorize(uow, self.actor, action, also=also, episode_id=episode_id, now=self.now,
+                                log_grant=log_grant)  # fmt: skip
+
+    def json(self) -> dict[str, Any]:
+        """The body as a JSON object, or exit 2 saying what is wrong.
+
+        Only with ``Content-Type: application/json``: a page elsewhere cannot send that
+        without the browser asking first, so a cross-site form cannot sign anyone in.
+        """
+        kind = self.request.headers.get("content-type", "").split(";")[0].strip().lower()
+        if self.body and kind != "application/json":
+            raise InvalidInput("Send the request body as JSON, with Content-Type: application/json.")
+        try:
+            data = json.loads(self.body or b"{}")
+        except (ValueError, UnicodeDecodeError):
+            raise InvalidInput("The request body is not JSON; send a JSON object.") from None
+        if not isinstance(data, dict):
+            raise InvalidInput("The request body must be a JSON object.")
+        return data
+
+    def query(self, name: str) -> str | None:
+        value = self.request.query_params.get(name)
+        return value if value not in (None, "") else None
+
+    def path_id(self, name: str = "id") -> int:
+        """A whole-number path parameter; beyond any stored id it is simply not found."""
+        text = self.request.path_params[name]
+        value = int(text) if str(text).isascii() and str(text).isdigit() else -1
+        if not 0 <= value <= MAX_ID:
+            what = "episode" if name == "id" else "rule set"
+            raise NotFound(f"There is no {what} {str(text)[:20]}.")
+        return value
+
+
+Handler = Callable[[Call], Any]
+
+
+async def _read(request: Request, limit: int) -> bytes:
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"The request body is over {limit} bytes; send less.")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"The request body is over {limit} bytes; send less.")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def endpoint(handler: Handler, *, signed_in: bool = True, status: int = 200) -> Callable[[Request], Any]:
+    """A Starlette endpoint running ``handler``; a dict or list it returns is sent as JSON."""
+
+    async def run(request: Request) -> Response:
+        state = request.app.state
+        body = await _read(request, state.settings.max_body) if request.method in UNSAFE else b""
+
+        def work() -> Response:
+            call = Call(request, state.engine, state.settings, state.settings.clock(), body)
+            if signed_in:
+                call.actor = authenticate(call.engine, request, call.now, state.settings.policy)
+            result = handler(call)
+            return result if isinstance(result, Response) else JSONResponse(result, status_code=status)
+
+        return await run_in_threadpool(work)
+
+    run.__name__ = handler.__name__
+    run.__doc__ = handler.__doc__
+    return run
