@@ -44,9 +44,12 @@ def verify(episode_id: int | None) -> None:
       pathway audit verify --episode 12
     """
     a = app()
-    with a.uow() as uow:
-        a.authorize(uow, "audit.verify", episode_id=episode_id)
-        data = service.verify(uow, episode_id=episode_id)
+    if server := a.remote():
+        data = server.call("GET", "/api/audit/verify", query={"episode": episode_id})
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "audit.verify", episode_id=episode_id)
+            data = service.verify(uow, episode_id=episode_id)
     if a.json:
         click.echo(json.dumps(data, indent=2))
     else:
