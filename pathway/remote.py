@@ -149,8 +149,16 @@ class Remote:
             raise error_from(response.status_code, data, self.login.server)
         return data
 
-    def download(self, path: str, *, query: dict[str, Any], into: IO[bytes]) -> None:
-        """Stream a file answer (an export) into ``into``."""
+    def text(self, path: str, *, query: dict[str, Any]) -> str:
+        """A text answer (the HTML report)."""
+        import io
+
+        buffer = io.BytesIO()
+        self.download(path, query=query, into=buffer)
+        return buffer.getvalue().decode("utf-8")
+
+    def download(self, path: str, *, query: dict[str, Any], into: IO[bytes]) -> dict[str, str]:
+        """Stream a file answer (an export) into ``into``; returns the response's headers."""
         import httpx
 
         params = {k: _param(v) for k, v in query.items() if v is not None and v is not False}
@@ -161,6 +169,7 @@ class Remote:
                     raise error_from(response.status_code, _json_or_none(response), self.login.server)
                 for chunk in response.iter_bytes():
                     into.write(chunk)
+                return dict(response.headers)
         except httpx.HTTPError as exc:
             raise self._failed(exc) from None
 

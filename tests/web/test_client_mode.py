@@ -155,3 +155,51 @@ def test_login_stores_a_private_token_and_logout_revokes_it(site: Site, tmp_path
     with site.client() as client:
         assert client.get("/api/me", headers={"Authorization": f"Bearer {token}"}).status_code == 401
     assert os.environ.get("PATHWAY_TOKEN") is None
+
+
+def _caseload(site: Site) -> None:
+    env = client_env(site)
+    for step in WALK[:9]:
+        args = tuple(a.replace("{ref}", "MRN-EXPORT").replace("{id}", "1") for a in step)
+        run(args, env)
+
+
+@pytest.mark.parametrize("fmt", ["csv", "jsonl"])
+def test_exports_through_the_server_are_the_files_direct_mode_writes(site: Site, tmp_path: Path, fmt: str) -> None:
+    _caseload(site)
+    direct_args = ("--db", site.pathway.url, "--as", USER_OF["clinician"])
+    for extra in ((), ("--identified",)):
+        served = run(("audit", "export", "--format", fmt, "--out", str(tmp_path / f"s.{fmt}"), *extra),
+                     client_env(site))  # fmt: skip
+        direct = run((*direct_args, "audit", "export", "--format", fmt, "--out", str(tmp_path / f"d.{fmt}"), *extra),
+                     {"PATHWAY_SERVER": None})  # fmt: skip
+        assert served.exit_code == direct.exit_code == 0, served.output
+        assert (tmp_path / f"s.{fmt}").read_bytes() == (tmp_path / f"d.{fmt}").read_bytes()
+        assert served.stderr.replace(f"s.{fmt}", "X") == direct.stderr.replace(f"d.{fmt}", "X")
+    piped = run(("audit", "export", "--format", fmt), client_env(site))
+    piped_direct = run((*direct_args, "audit", "export", "--format", fmt), {"PATHWAY_SERVER": None})
+    assert piped.stdout == piped_direct.stdout and piped.stdout.count("\n") >= 7
+
+
+def test_a_fhir_export_through_the_server_is_the_same_folder(site: Site, tmp_path: Path) -> None:
+    _caseload(site)
+    served = run(("--json", "audit", "export", "--format", "fhir", "--out", str(tmp_path / "s")), client_env(site))
+    direct = run(("--json", "--db", site.pathway.url, "--as", USER_OF["clinician"], "audit", "export", "--format",
+                  "fhir", "--out", str(tmp_path / "d")), {"PATHWAY_SERVER": None})  # fmt: skip
+    assert served.exit_code == direct.exit_code == 0, served.output
+    names = sorted(p.name for p in (tmp_path / "d").iterdir())
+    assert names == sorted(p.name for p in (tmp_path / "s").iterdir()) and names
+    for name in names:
+        assert (tmp_path / "s" / name).read_bytes() == (tmp_path / "d" / name).read_bytes()
+    assert json.loads(served.stdout.replace(str(tmp_path / "s"), "X")) == json.loads(
+        direct.stdout.replace(str(tmp_path / "d"), "X"))
+
+
+@pytest.mark.parametrize("fmt", ["text", "json", "csv"])
+def test_the_quality_report_through_the_server_reads_the_same(site: Site, fmt: str) -> None:
+    _caseload(site)
+    args = ("report", "quality", "--since", "2026-01-01", "--format", fmt)
+    served = run(args, client_env(site))
+    direct = run(("--db", site.pathway.url, "--as", USER_OF["clinician"], *args), {"PATHWAY_SERVER": None})
+    assert served.exit_code == direct.exit_code == 0, served.output
+    assert served.stdout == direct.stdout
