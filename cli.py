@@ -38,6 +38,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "db": ("pathway.commands.db:db", "Create, upgrade, inspect and back up the database."),
     "user": ("pathway.commands.user:user", "Manage users and their roles (administrators only)."),
     "serve": ("pathway.commands.serve:serve", "Serve the HTTP API, signing people in, on one database."),
+    "login": ("pathway.commands.login:login",
+              "Sign in to the server at URL and keep a token for the commands that follow."),
+    "logout": ("pathway.commands.login:logout", "Revoke the stored token on the server and forget it."),
     "demo": ("pathway.commands.demo:demo", "Walk one synthetic patient through the pathway on a throwaway SQLite database."),
 }  # fmt: skip
 

@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from pathway.commands.common import ID, app, emit, global_options, numbered, table, wrap_text
+from pathway.commands.common import ID, App, app, emit, global_options, numbered, table, wrap_text
+from pathway.domain.decisions import parse_assignments
 from pathway.domain.triggers import TRIGGERS
 from pathway.services import advance as service
 from pathway.services.access import advance_actions
@@ -49,6 +50,21 @@ def advance(
       pathway advance 12 refer_to_surgery --override "severe pain, MDT agreed"
     """
     a = app()
+    if server := a.remote():
+        body = {"trigger": trigger, "occurred_on": occurred_on, "override_reason": override_reason,
+                "fields": parse_assignments(assignments), "expect_version": expect_version}  # fmt: skip
+        result = server.call("POST", f"/api/episodes/{episode_id}/advance", body=body)
+    else:
+        result = _advance_here(a, episode_id, trigger, occurred_on, assignments, override_reason, expect_version)
+    if result["override_unused"]:
+        click.echo("Note: no guard failed, so the override was not needed and is not recorded.", err=True)
+    emit(result, _advance_human)
+
+
+def _advance_here(
+    a: App, episode_id: int, trigger: str, occurred_on: str | None, assignments: tuple[str, ...],
+    override_reason: str | None, expect_version: int | None,
+) -> dict[str, Any]:  # fmt: skip
     with a.uow(write=True) as uow:
         actions = advance_actions(trigger, override_reason is not None, assignments)
         actor = a.authorize(uow, *actions, episode_id=episode_id)
@@ -56,9 +72,7 @@ def advance(
             uow, episode_id=episode_id, trigger=trigger, assignments=assignments, occurred_on=occurred_on,
             override_reason=override_reason, actor=actor, now=a.now(), expect_version=expect_version,
         )  # fmt: skip
-    if result["override_unused"]:
-        click.echo("Note: no guard failed, so the override was not needed and is not recorded.", err=True)
-    emit(result, _advance_human)
+    return result
 
 
 def _advance_human(result: dict[str, Any]) -> None:
@@ -87,9 +101,12 @@ def next_(episode_id: int) -> None:
       pathway --json next 12 | jq '.triggers[] | select(.allowed)'
     """
     a = app()
-    with a.uow() as uow:
-        a.authorize(uow, "next", episode_id=episode_id)
-        result = service.next_steps(uow, episode_id=episode_id, now=a.now())
+    if server := a.remote():
+        result = server.call("GET", f"/api/episodes/{episode_id}/next")
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "next", episode_id=episode_id)
+            result = service.next_steps(uow, episode_id=episode_id, now=a.now())
     emit(result, _next_human)
 
 

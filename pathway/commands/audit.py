@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import json
+import shutil
 import sys
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
-from pathway.commands.common import ID, Choice, PathwayGroup, ProgressBar, app, global_options
+from pathway.commands.common import ID, App, Choice, PathwayGroup, ProgressBar, app, global_options
 from pathway.domain.fields import FieldError, parse_date
 from pathway.errors import InvalidInput
 from pathway.exports.records import Period
+from pathway.files import AtomicDirectory, AtomicFile
 from pathway.services import audit as service
+
+if TYPE_CHECKING:
+    from pathway.remote import Remote
 
 
 @click.group(cls=PathwayGroup)
@@ -44,9 +49,12 @@ def verify(episode_id: int | None) -> None:
       pathway audit verify --episode 12
     """
     a = app()
-    with a.uow() as uow:
-        a.authorize(uow, "audit.verify", episode_id=episode_id)
-        data = service.verify(uow, episode_id=episode_id)
+    if server := a.remote():
+        data = server.call("GET", "/api/audit/verify", query={"episode": episode_id})
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "audit.verify", episode_id=episode_id)
+            data = service.verify(uow, episode_id=episode_id)
     if a.json:
         click.echo(json.dumps(data, indent=2))
     else:
@@ -96,6 +104,18 @@ def export(fmt: str, since: str | None, until: str | None, out: Path | None, ide
     a = app()
     period = Period(date_option(since, "--since"), date_option(until, "--until"))
     target = None if out is None or str(out) == "-" else out
+    if server := a.remote():
+        summary = _export_through(server, fmt, period, target, identified)
+    else:
+        summary = _export_here(a, fmt, period, target, identified)
+    kind = "identified" if identified else "pseudonymised"
+    where = "standard output" if target is None else summary["out"]
+    click.echo(f"Exported {summary['events']} events ({kind}, {fmt}) to {where}.", err=True)
+    if a.json and target is not None:
+        click.echo(json.dumps(summary, indent=2))
+
+
+def _export_here(a: App, fmt: str, period: Period, target: Path | None, identified: bool) -> dict[str, Any]:
     bar = ProgressBar("exporting") if sys.stderr.isatty() else None
     try:
         with a.uow() as uow:
@@ -107,8 +127,44 @@ def export(fmt: str, since: str | None, until: str | None, out: Path | None, ide
     finally:
         if bar is not None:
             bar.stop()
-    kind = "identified" if identified else "pseudonymised"
-    where = "standard output" if target is None else summary["out"]
-    click.echo(f"Exported {summary['events']} events ({kind}, {fmt}) to {where}.", err=True)
-    if a.json and target is not None:
-        click.echo(json.dumps(summary, indent=2))
+    return summary
+
+
+def _export_through(server: Remote, fmt: str, period: Period, target: Path | None, identified: bool) -> dict[str, Any]:
+    """The server writes the export (with its site key); here it is placed whole, as in direct mode."""
+    import tempfile
+    import zipfile
+
+    if fmt == "fhir" and target is None:
+        raise InvalidInput("A FHIR export is a folder of NDJSON files: give it with --out FOLDER.")
+    query = {"format": fmt, "identified": identified, "since": period.since, "until": period.until}
+    summary: dict[str, Any] = {"format": fmt, "identified": identified,
+                               "since": period.since.isoformat() if period.since else None,
+                               "until": period.until.isoformat() if period.until else None}  # fmt: skip
+    with tempfile.TemporaryFile() as spool:
+        headers = server.download("/api/audit/export", query=query, into=spool)
+        events = int(headers.get("x-pathway-events", "0"))
+        spool.seek(0)
+        if fmt == "fhir":
+            assert target is not None
+            resources: dict[str, int] = {}
+            with zipfile.ZipFile(spool) as archive, AtomicDirectory(target) as folder:
+                for name in archive.namelist():
+                    if "/" in name or not name.endswith(".ndjson"):
+                        raise InvalidInput(f"The server's FHIR archive holds {name!r}, not an NDJSON file.")
+                    with archive.open(name) as source:
+                        data = source.read()
+                    folder.open(name).write(data)
+                    resources[name.removesuffix(".ndjson")] = data.count(b"\n")
+            summary.update(out=str(folder.target), resources=resources)
+        elif target is not None:
+            placed = AtomicFile(target)
+            with placed as file:
+                shutil.copyfileobj(spool, file)
+            summary["out"] = str(placed.target)
+        else:
+            shutil.copyfileobj(spool, sys.stdout.buffer)
+            sys.stdout.buffer.flush()
+            summary["out"] = "-"
+    summary["events"] = events
+    return summary

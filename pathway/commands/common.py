@@ -39,6 +39,8 @@ from pathway.services import Actor, access
 if TYPE_CHECKING:
     from rich.progress import TaskID
 
+    from pathway.remote import Remote
+
 
 class Integer(click.ParamType):
     """A whole number in ASCII digits from ``minimum`` to ``maximum``; anything else is exit 2.
@@ -85,6 +87,27 @@ class App(Invocation):
         self.user = given.user if given else None
         self.json = given.json if given else False
         self._engine: sa.Engine | None = None
+        self._remote: Remote | None = None
+        self._remote_known = False
+
+    def remote(self) -> Remote | None:
+        """The server to act through (client mode), or None for direct database mode.
+
+        An explicit --db or PATHWAY_DATABASE_URL is direct mode; otherwise PATHWAY_SERVER
+        with PATHWAY_TOKEN, or the file `pathway login` wrote, makes this a client.
+        """
+        if not self._remote_known:
+            from pathway import remote
+
+            login = None if self.db or os.environ.get("PATHWAY_DATABASE_URL") else remote.current_login()
+            if login is not None and self.user:
+                raise InvalidInput(
+                    f"--as is refused in client mode: the server at {login.server} knows who you are from your "
+                    "token. Leave --as out (or use --db URL for direct database mode, as an administrator)."
+                )
+            self._remote = remote.Remote(login) if login else None
+            self._remote_known = True
+        return self._remote
 
     def engine(self, *, schema: str = "current") -> sa.Engine:
         """The engine for --db, once per invocation.
@@ -96,6 +119,12 @@ class App(Invocation):
         on a missing file is exit 2, naming the path.
         """
         if self._engine is None:
+            server = self.remote()
+            if server is not None:
+                raise InvalidInput(
+                    f"This command works on the database itself, which the server at {server.login.server} "
+                    "holds; the API does not offer it. Run it with --db URL where the database is reachable."
+                )
             url, is_default = resolve_url(self.db)
             engine = create_engine(url, create_folder=is_default, create=is_default or schema == "any")
             try:

@@ -49,6 +49,7 @@ def _upgrade_human(data: dict[str, Any]) -> None:
 
 def _info_human(data: dict[str, Any]) -> None:
     rows: list[tuple[str, Any]] = [
+        ("mode", "direct: this command line works on the database itself"),
         ("database", data["url"]),
         ("back end", data["backend"]),
         ("schema revision", f"{data['revision']} ({'latest' if data['up_to_date'] else 'needs `pathway db upgrade`'})"),
@@ -75,6 +76,15 @@ def info() -> None:
       pathway db info
     """
     a = app()
+    if server := a.remote():
+        me = server.call("GET", "/api/me")
+        data = {"mode": "client", "server": server.login.server, "login": server.login.source, "user": me["name"],
+                "roles": me["roles"], "auth": me["auth"]}  # fmt: skip
+        emit(data, lambda d: table(None, ("", ""), [
+            ("mode", "client: every command the API offers goes through the server"), ("server", d["server"]),
+            ("signed in as", f"{d['user']} ({', '.join(d['roles']) or 'no roles'}; {d['auth']})"),
+            ("token from", d["login"])], wrap=("",)))  # fmt: skip
+        return
     a.engine(schema="lenient")
     with a.uow() as uow:
         if migrate.current_revision(uow.connection) == migrate.head_revision():

@@ -36,6 +36,15 @@ def open_(patient_ref: str, side: str, referred_on: str | None, arthroplasty: bo
       pathway episode open --patient MRN-42 --side left --referred-on 2026-03-02
     """
     a = app()
+    if server := a.remote():
+        try:
+            referred = parse_date(referred_on, "--referred-on") if referred_on is not None else None
+        except FieldError as exc:
+            raise InvalidInput(str(exc)) from None
+        body = {"patient_ref": patient_ref, "side": side, "has_hip_arthroplasty": arthroplasty,
+                "referred_on": referred.isoformat() if referred else None}  # fmt: skip
+        emit(server.call("POST", "/api/episodes", body=body), lambda data: click.echo(data["id"]))
+        return
     with a.uow(write=True) as uow:
         actor = a.authorize(uow, "episode.open")
         try:
@@ -69,6 +78,9 @@ def show(episode_id: int, diagram: bool, fmt: str | None, out: Path | None) -> N
     if show_episode_diagram(episode_id, diagram, fmt, out):
         return
     a = app()
+    if server := a.remote():
+        emit(server.call("GET", f"/api/episodes/{episode_id}"), _show_human)
+        return
     with a.uow() as uow:
         a.authorize(uow, "episode.show", episode_id=episode_id)
         data = episodes.show_episode(uow, episode_id)
@@ -88,9 +100,12 @@ def list_(state: str | None, patient_ref: str | None, limit: int | None) -> None
       pathway episode list --state conservative_care --limit 20
     """
     a = app()
-    with a.uow() as uow:
-        a.authorize(uow, "episode.list")
-        rows = list(episodes.list_episodes(uow, state=state, patient_ref=patient_ref, limit=limit))
+    if server := a.remote():
+        rows = server.call("GET", "/api/episodes", query={"state": state, "patient": patient_ref, "limit": limit})
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "episode.list")
+            rows = list(episodes.list_episodes(uow, state=state, patient_ref=patient_ref, limit=limit))
     emit(
         rows,
         lambda data: table(
@@ -140,9 +155,12 @@ def history(episode_id: int, effective: bool) -> None:
       pathway episode history 12 --effective
     """
     a = app()
-    with a.uow() as uow:
-        a.authorize(uow, "episode.history", episode_id=episode_id)
-        events = episodes.episode_history(uow, episode_id, effective=effective)
+    if server := a.remote():
+        events = server.call("GET", f"/api/episodes/{episode_id}/history", query={"effective": effective})
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "episode.history", episode_id=episode_id)
+            events = episodes.episode_history(uow, episode_id, effective=effective)
     title = f"Episode {episode_id}: {'effective history' if effective else 'history'}"
     emit(
         events,

@@ -32,9 +32,12 @@ def flag_overdue(now_text: str | None) -> None:
     """
     a = app()
     now = parse_instant(now_text) if now_text is not None else a.now()
-    with a.uow() as uow:
-        a.authorize(uow, "jobs.flag-overdue")
-    result = overdue.flag_overdue(a.engine(), now=now)
+    if server := a.remote():
+        result = server.call("POST", "/api/jobs/flag-overdue", body={"now": now.isoformat() if now_text else None})
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "jobs.flag-overdue")
+        result = overdue.flag_overdue(a.engine(), now=now)
     emit(
         result,
         lambda r: click.echo(f"Opened {r['opened']} flag(s), resolved {r['resolved']}; {r['open']} open now."),

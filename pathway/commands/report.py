@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
+from typing import Any
 
 import click
 
@@ -46,15 +47,28 @@ def quality_(since: str | None, until: str | None, fmt: str, out: Path | None, m
     a = app()
     if a.json:
         fmt = "json"
-    with a.uow() as uow:
-        a.authorize(uow, "report.quality")
-        data = quality_report(uow, since=date_option(since, "--since"), until=date_option(until, "--until"),
-                              today=today(), mhhs_mcid=mhhs_mcid, charts=fmt == "html", trend_by=trend_by)  # fmt: skip
+    period = {"since": date_option(since, "--since"), "until": date_option(until, "--until")}
+    server = a.remote()
+    data: dict[str, Any] = {}
+    html = ""
+    if server is not None:  # the server computes the figures (HTML with its charts); they are shown here
+        query = {**period, "mhhs_mcid": mhhs_mcid, "trend": trend_by, "format": "html" if fmt == "html" else "json"}
+        if fmt == "html":
+            html = server.text("/api/report/quality", query=query)
+        else:
+            data = server.call("GET", "/api/report/quality", query=query)
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "report.quality")
+            data = quality_report(uow, **period, today=today(), mhhs_mcid=mhhs_mcid, charts=fmt == "html",
+                                  trend_by=trend_by)  # fmt: skip
     if fmt == "text" and out is None:
         width = fit_width()
         click.echo(render.as_text(data, width, aligned=width is not None), nl=False)
         return
-    if fmt == "html":
+    if fmt == "html" and server is not None:
+        text = html
+    elif fmt == "html":
         from pathway.reports.html import as_html  # matplotlib loads only when needed
 
         text = as_html(data)

@@ -52,9 +52,14 @@ def show(number: int | None, version: int | None) -> None:
         raise InvalidInput(f"Rule set {number} or {version}? Give the version once, as N or --version N.")
     version = number if number is not None else version
     a = app()
-    with a.uow() as uow:
-        a.authorize(uow, "rules.show")
-        data = service.show_rules(uow, version)
+    if server := a.remote():
+        if version is None:
+            version = next(r["version"] for r in server.call("GET", "/api/rules") if r["status"] == "active")
+        data = server.call("GET", f"/api/rules/{version}")
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "rules.show")
+            data = service.show_rules(uow, version)
     emit(
         data,
         lambda d: table(
@@ -98,9 +103,12 @@ def list_() -> None:
       pathway rules list
     """
     a = app()
-    with a.uow() as uow:
-        a.authorize(uow, "rules.list")
-        data = lifecycle.list_rule_sets(uow)
+    if server := a.remote():
+        data = server.call("GET", "/api/rules")
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "rules.list")
+            data = lifecycle.list_rule_sets(uow)
     emit(
         data,
         lambda d: table(
@@ -137,9 +145,12 @@ def new(path: Path, note: str | None) -> None:
     except UnicodeDecodeError as exc:
         raise InvalidInput(f"Cannot read {path.name} as UTF-8 text ({exc}).") from None
     a = app()
-    with a.uow(write=True) as uow:
-        actor = a.authorize(uow, "rules.new")
-        data = lifecycle.create_rule_set(uow, text=text, source=path.name, note=note, actor=actor, now=a.now())
+    if server := a.remote():
+        data = server.call("POST", "/api/rules", body={"toml": text, "source": path.name, "note": note})
+    else:
+        with a.uow(write=True) as uow:
+            actor = a.authorize(uow, "rules.new")
+            data = lifecycle.create_rule_set(uow, text=text, source=path.name, note=note, actor=actor, now=a.now())
 
     def human(d: dict[str, Any]) -> None:
         click.echo(f"Created draft rule set v{d['version']} from {path.name}.")
@@ -165,9 +176,12 @@ def diff(old: int, new: int) -> None:
       pathway rules diff 1 2
     """
     a = app()
-    with a.uow() as uow:
-        a.authorize(uow, "rules.diff")
-        data = lifecycle.diff_rule_sets(uow, old, new)
+    if server := a.remote():
+        data = server.call("GET", f"/api/rules/{old}/diff/{new}")
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "rules.diff")
+            data = lifecycle.diff_rule_sets(uow, old, new)
     emit(data, lambda d: _print_diff(f"Rule set v{old} -> v{new}", d["changes"]))
 
 
@@ -182,9 +196,12 @@ def activate(version: int) -> None:
       pathway rules activate 2
     """
     a = app()
-    with a.uow(write=True) as uow:
-        actor = a.authorize(uow, "rules.activate")
-        data = lifecycle.activate_rule_set(uow, version=version, actor=actor, now=a.now())
+    if server := a.remote():
+        data = server.call("POST", f"/api/rules/{version}/activate")
+    else:
+        with a.uow(write=True) as uow:
+            actor = a.authorize(uow, "rules.activate")
+            data = lifecycle.activate_rule_set(uow, version=version, actor=actor, now=a.now())
     emit(
         data,
         lambda d: click.echo(
@@ -207,9 +224,12 @@ def export(version: int, out: Path | None) -> None:
       pathway rules export 1 --out rules-v1.toml
     """
     a = app()
-    with a.uow() as uow:
-        a.authorize(uow, "rules.export")
-        text = lifecycle.export_rule_set(uow, version)
+    if server := a.remote():
+        text = server.call("GET", f"/api/rules/{version}/export")["toml"]
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "rules.export")
+            text = lifecycle.export_rule_set(uow, version)
     if out is None:
         emit({"version": version, "toml": text}, lambda d: click.echo(d["toml"], nl=False))
         return
@@ -247,10 +267,14 @@ def migrate(to_version: int, episode_id: int | None, all_on: int | None, dry_run
       pathway rules migrate --to 2 --episode 12
     """
     a = app()
-    with a.uow(write=not dry_run) as uow:
-        actor = a.authorize(uow, "rules.preview" if dry_run else "rules.migrate", episode_id=episode_id)
-        data = rule_migration.migrate_rules(
-            uow, to_version=to_version, episode_id=episode_id, all_on=all_on, dry_run=dry_run,
-            actor=actor, now=a.now(),
-        )  # fmt: skip
+    if server := a.remote():
+        body = {"to_version": to_version, "episode_id": episode_id, "all_on": all_on, "dry_run": dry_run}
+        data = server.call("POST", "/api/rules/migrate", body=body)
+    else:
+        with a.uow(write=not dry_run) as uow:
+            actor = a.authorize(uow, "rules.preview" if dry_run else "rules.migrate", episode_id=episode_id)
+            data = rule_migration.migrate_rules(
+                uow, to_version=to_version, episode_id=episode_id, all_on=all_on, dry_run=dry_run,
+                actor=actor, now=a.now(),
+            )  # fmt: skip
     emit(data, _migration_human)

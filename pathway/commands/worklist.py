@@ -87,10 +87,15 @@ def worklist(
         raise InvalidInput("Choose --csv or --json, not both.")
     now = parse_instant(now_text) if now_text is not None else a.now()
     today = now.astimezone(site_timezone()).date()
-    with a.uow() as uow:
-        a.authorize(uow, "worklist")
-        rows = list(service.worklist(uow, today=today, overdue_only=overdue_only, due_within=due_within,
-                                     kind=kind, limit=limit or None))  # fmt: skip
+    if server := a.remote():
+        query = {"now": now.isoformat() if now_text else None, "overdue": overdue_only, "due_within": due_within,
+                 "kind": kind, "limit": limit}  # fmt: skip
+        rows = server.call("GET", "/api/worklist", query=query)
+    else:
+        with a.uow() as uow:
+            a.authorize(uow, "worklist")
+            rows = list(service.worklist(uow, today=today, overdue_only=overdue_only, due_within=due_within,
+                                         kind=kind, limit=limit or None))  # fmt: skip
     if as_csv:
         _csv(rows)
     else:

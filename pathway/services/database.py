@@ -18,6 +18,7 @@ def info(uow: UnitOfWork) -> dict[str, Any]:
     current = migrate.current_revision(uow.connection)
     head = migrate.head_revision()
     result: dict[str, Any] = {
+        "mode": "direct",
         "url": shown(uow.engine.url),
         "backend": uow.connection.dialect.name,
         "revision": current,

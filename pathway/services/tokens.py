@@ -124,3 +124,11 @@ def touch(uow: UnitOfWork, token: LiveToken, now: datetime) -> None:
     if token.last_used_at is None or now - token.last_used_at >= TOUCH_EVERY:
         uow.session.execute(sa.update(TokenRow).where(TokenRow.id == token.id).values(last_used_at=now))
         uow.commit()
+
+
+def revoke_presented(uow: UnitOfWork, *, secret: str, actor: Actor, now: datetime) -> None:
+    """Revoke the token whose secret is ``secret`` (the caller's own: `pathway logout`)."""
+    row = uow.session.scalar(sa.select(TokenRow).where(TokenRow.hash == digest(secret)))
+    if row is None or row.user_name != actor.name:
+        raise NotFound("That token is not one of yours.")
+    revoke_token(uow, name=actor.name, token_id=row.id, actor=actor, now=now)

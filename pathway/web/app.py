@@ -16,12 +16,13 @@ from pathway.web import openapi
 from pathway.web.call import Call, endpoint
 from pathway.web.errors import HANDLERS
 from pathway.web.headers import SecurityHeaders
-from pathway.web.routes import ApiRoute, audit, episodes, rules, session, sso, work
+from pathway.web.routes import ApiRoute, audit, episodes, rules, session, sso, tokens, work
 from pathway.web.settings import Settings
 
 
 def _routes() -> list[ApiRoute]:
-    table = [*session.ROUTES, *sso.ROUTES, *episodes.ROUTES, *work.ROUTES, *audit.ROUTES, *rules.ROUTES]
+    table = [*session.ROUTES, *sso.ROUTES, *tokens.ROUTES, *episodes.ROUTES, *work.ROUTES, *audit.ROUTES,
+             *rules.ROUTES]
 
     def spec(_call: Call) -> Any:
         return JSONResponse(openapi.document(table, __version__))

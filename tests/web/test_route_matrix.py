@@ -55,6 +55,7 @@ def _activated(site: Site) -> int:
 
 CASES = [
     Case("GET", "/api/me", (), 200, lambda s, e: ("/api/me", None)),
+    Case("POST", "/api/tokens", (), 201, lambda s, e: ("/api/tokens", {"note": "matrix", "expires_days": 1})),
     Case("GET", "/api/episodes", ("episode.list",), 200, lambda s, e: ("/api/episodes?limit=5", None)),
     Case("POST", "/api/episodes", ("episode.open",), 201, lambda s, e: ("/api/episodes", {
         "patient_ref": f"MRN-new-{e}", "side": "right", "referred_on": "2026-02-01", "has_hip_arthroplasty": False})),
@@ -89,6 +90,9 @@ CASES = [
 ]  # fmt: skip
 OPEN_ROUTES = {("GET", "/api/health"), ("POST", "/api/session"), ("DELETE", "/api/session"),
                ("GET", "/api/openapi.json"), ("GET", "/api/oidc/login"), ("GET", "/api/oidc/callback")}  # fmt: skip
+# Revokes the very token the call presents, so it cannot share the loop's tokens: `pathway
+# logout` exercises it (tests/web/test_client_mode.py), and anonymous calls get 401 below.
+SELF_REVOKING = {("DELETE", "/api/tokens/current")}
 
 
 def allowed(case: Case, role: str) -> bool:
@@ -100,7 +104,12 @@ def call(client: httpx.Client, case: Case, path: str, body: Any) -> httpx.Respon
 
 
 def test_the_cases_cover_every_route() -> None:
-    assert {(c.method, c.route) for c in CASES} | OPEN_ROUTES == {(r.method, r.path) for r in ROUTES}
+    assert {(c.method, c.route) for c in CASES} | OPEN_ROUTES | SELF_REVOKING == {(r.method, r.path) for r in ROUTES}
+
+
+def test_revoking_the_current_token_needs_a_token(site: Site) -> None:
+    with site.client() as anonymous:
+        assert anonymous.delete("/api/tokens/current").status_code == 401
 
 
 def test_every_route_and_role(site: Site) -> None:

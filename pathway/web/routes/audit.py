@@ -60,8 +60,8 @@ def export(call: Call) -> Response:
         with call.uow() as uow:
             actor = call.authorize(uow, "audit.export.identified" if identified else "audit.export")
             out = folder / "fhir" if fmt == "fhir" else None
-            service.export(uow, fmt=fmt, period=period, out=out, identified=identified, actor=actor, now=call.now,
-                           stdout=spool if out is None else None)  # fmt: skip
+            summary = service.export(uow, fmt=fmt, period=period, out=out, identified=identified, actor=actor,
+                                     now=call.now, stdout=spool if out is None else None)  # fmt: skip
         if fmt == "fhir":
             with zipfile.ZipFile(spool, "w", zipfile.ZIP_DEFLATED) as archive:
                 for path in sorted((folder / "fhir").iterdir()):
@@ -73,7 +73,8 @@ def export(call: Call) -> Response:
         shutil.rmtree(folder, ignore_errors=True)
     name = f"audit-{'identified' if identified else 'pseudonymised'}.{'zip' if fmt == 'fhir' else fmt}"
     return StreamingResponse(_chunks(spool), media_type=TYPES[fmt],
-                             headers={"Content-Disposition": f'attachment; filename="{name}"'},
+                             headers={"Content-Disposition": f'attachment; filename="{name}"',
+                                      "X-Pathway-Events": str(summary["events"])},
                              background=BackgroundTask(spool.close))  # fmt: skip
 
 
