@@ -275,6 +275,18 @@ def corrections(conn: sa.Connection, s: Scope) -> dict[str, Any]:
     }
 
 
+def actors_established(conn: sa.Connection, s: Scope) -> dict[str, int]:
+    """Events recorded in the period (clinical date) by how their actor was established: signed in to
+    the server with a password, single sign-on or a token, or named at a terminal (claimed)."""
+    e = RECORDED.alias("e")
+    rows = conn.execute(
+        sa.select(e.c.auth, sa.func.count()).where(s.within(e.c.occurred_on)).group_by(e.c.auth)
+    ).all()
+    counts = {"password": 0, "oidc": 0, "token": 0, "claimed": 0}
+    counts.update({str(auth): n for auth, n in rows})
+    return counts
+
+
 def surgical_approach(conn: sa.Connection, s: Scope) -> dict[str, Any]:
     e = E.alias("e")
     approach = _field(e, "approach").as_string()
@@ -402,6 +414,7 @@ FIGURES = {
     "early_surgical_referrals": early_surgical_referrals,
     "overrides_by_guard": overrides_by_guard,
     "corrections": corrections,
+    "actors_established": actors_established,
     "surgical_approach": surgical_approach,
     "outcomes": outcomes,
 }
