@@ -26,6 +26,8 @@ def _verify_human(data: dict[str, Any]) -> None:
     for item in data["broken"]:
         where = "episode row" if item["where"] == "episode" else f"event {item['seq']}"
         click.echo(f"episode {item['episode_id']}: {item['kind']} ({where}): {item['message']}")
+    for problem in data["problems"]:
+        click.echo(problem)
 
 
 @audit.command("verify")
@@ -35,8 +37,8 @@ def verify(episode_id: int | None) -> None:
     """Recompute every hash chain and check it against the chain head on its episode row.
 
     Prints the first broken link of each episode (edited, deleted, inserted or reordered
-    events, or an episode row that disagrees with its chain); exit 0 when all is intact,
-    1 when not.
+    events, or an episode row that disagrees with its chain) and of the access log's
+    chain; exit 0 when all is intact, 1 when not.
 
     \b
     Examples:
@@ -55,10 +57,13 @@ def verify(episode_id: int | None) -> None:
     if data["intact"]:
         click.echo(f"Intact: {episodes} and {data['events']} events match their hash chains and chain heads.", err=True)
         return
-    ids = ", ".join(str(b["episode_id"]) for b in data["broken"][:10]) + (" …" if len(data["broken"]) > 10 else "")
     broken = len(data["broken"])
-    verb = "has" if broken == 1 else "have"
-    click.echo(f"Not intact: {broken} of {episodes} {verb} a broken chain (episodes {ids}).", err=True)
+    if broken:
+        ids = ", ".join(str(b["episode_id"]) for b in data["broken"][:10]) + (" …" if broken > 10 else "")
+        verb = "has" if broken == 1 else "have"
+        click.echo(f"Not intact: {broken} of {episodes} {verb} a broken chain (episodes {ids}).", err=True)
+    else:
+        click.echo(f"Not intact: {len(data['problems'])} problem(s) outside the episodes' chains.", err=True)
     raise click.exceptions.Exit(1)
 
 

@@ -150,6 +150,25 @@ class AccessLogRow(Base):
     outcome: Mapped[str] = mapped_column(sa.String(16))  # refused | granted
     episode_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    # How the actor was established: password | oidc | token | claimed (--as, PATHWAY_USER).
+    auth: Mapped[str] = mapped_column(sa.String(16), server_default="claimed")
+    # Hash-chained in id order like an episode's events; written only by db/access_log.py.
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AccessLogHeadRow(Base):
+    """The access log's chain head (one row): its row count and latest hash.
+
+    Locked by every append, so that two writers cannot both extend the same hash and
+    fork the chain, and kept so that a removed last row is noticed.
+    """
+
+    __tablename__ = "access_log_head"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(sa.BigInteger)
+    hash: Mapped[str] = mapped_column(sa.String(64))
 
 
 class EventRow(Base):
@@ -286,3 +305,4 @@ class UserRoleRow(Base):
     role: Mapped[str] = mapped_column(sa.String(16), primary_key=True)
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     granted_by: Mapped[str] = mapped_column(sa.String(128))
+

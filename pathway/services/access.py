@@ -16,8 +16,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from pathway.db import access_log
 from pathway.db import repository as repo
-from pathway.db.models import AccessLogRow, UserRow
+from pathway.db.models import UserRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.access import (
     ADVANCE_ANY,
@@ -91,7 +92,7 @@ def authorize(
         role = acting_role(held, needed)
         if role is not None:
             if log_grant:
-                session.add(_log_row(now, actor.name, role, action, "granted", episode_id, {"roles": held}))
+                _log(session, now, actor.name, role, action, "granted", episode_id, {"roles": held})
             return Actor(actor.name, role)
         missing = next(a for a in needed if not any(a in MATRIX[r] for r in held))
         reason = "role"
@@ -100,14 +101,20 @@ def authorize(
             f"that needs the {' or '.join(granting_roles(missing))} role."
         )
     detail = {"reason": reason, "roles": held, "needs": list(needed)}
-    uow.after_rollback(lambda s: s.add(_log_row(now, actor.name, None, action, "refused", episode_id, detail)))
+    uow.after_rollback(lambda s: _log(s, now, actor.name, None, action, "refused", episode_id, detail))
     raise AccessDenied(message + " Nothing was changed.")
 
 
-def _log_row(
-    now: datetime, actor: str, role: str | None, action: str, outcome: str, episode_id: int | None, detail: Any
-) -> AccessLogRow:
+def _log(
+    session: Session,
+    now: datetime,
+    actor: str,
+    role: str | None,
+    action: str,
+    outcome: str,
+    episode_id: int | None,
+    detail: Any,
+) -> None:
     # Never a patient reference here: actions, roles and episode ids only.
-    return AccessLogRow(
-        at=now, actor=actor, role=role, action=action, outcome=outcome, episode_id=episode_id, detail=detail
-    )
+    access_log.append(session.connection(), at=now, actor=actor, role=role, action=action, outcome=outcome,
+                      episode_id=episode_id, detail=detail)  # fmt: skip

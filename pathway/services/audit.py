@@ -11,8 +11,7 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 import sqlalchemy as sa
 
 from pathway.clock import site_timezone
-from pathway.db import stream
-from pathway.db.models import AccessLogRow
+from pathway.db import access_log, stream
 from pathway.db.uow import UnitOfWork
 from pathway.domain.verify import verify_episode
 from pathway.errors import InvalidInput, NotFound
@@ -27,7 +26,11 @@ T = TypeVar("T")
 
 
 def verify(uow: UnitOfWork, *, episode_id: int | None = None) -> dict[str, Any]:
-    """Recompute every chain (or one episode's); report the first broken link of each."""
+    """Recompute every chain (or one episode's); report the first broken link of each.
+
+    Checking the whole database also checks the access log's chain; what is wrong
+    outside the episodes is reported in ``problems`` as sentences.
+    """
     connection = stream.snapshot(uow.connection)
     revised = stream.revisions(connection, episode_id)
     broken = []
@@ -40,7 +43,9 @@ def verify(uow: UnitOfWork, *, episode_id: int | None = None) -> dict[str, Any]:
             broken.append(found.as_dict())
     if episode_id is not None and not episodes:
         raise NotFound(f"There is no episode {episode_id}; `pathway episode list` shows the episodes.")
-    return {"intact": not broken, "episodes": episodes, "events": events, "broken": broken}
+    problems = access_log.verify(connection) if episode_id is None else []
+    return {"intact": not broken and not problems, "episodes": episodes, "events": events, "broken": broken,
+            "problems": problems}  # fmt: skip
 
 
 class ProgressSink(Protocol):
@@ -147,15 +152,6 @@ def _mid_stream(rows: Iterable[T]) -> Iterator[T]:
 
 def _log_identified_export(engine: sa.Engine, actor: Actor, now: datetime, detail: dict[str, Any]) -> None:
     with UnitOfWork(engine, write=True) as log:
-        log.session.add(
-            AccessLogRow(
-                at=now,
-                actor=actor.name,
-                role=actor.role,
-                action="audit.export.identified",
-                outcome="granted",
-                episode_id=None,
-                detail=detail,
-            )  # fmt: skip
-        )
+        access_log.append(log.session.connection(), at=now, actor=actor.name, role=actor.role,
+                          action="audit.export.identified", outcome="granted", episode_id=None, detail=detail)  # fmt: skip
         log.commit()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,18 @@ def _rules_file(pathway: Pathway, root: Path) -> Path:
     target = folder / "rules.toml"
     pathway.ok("rules", "export", "1", "--out", str(target))
     return target
+
+
+def test_0008_chains_the_access_log_rows_written_before_it(engine: sa.Engine, pathway: Pathway) -> None:
+    migrate.downgrade(engine, "0007")
+    with engine.begin() as conn:
+        for actor, detail in (("kim", '{"roles": ["reviewer"], "n": 2}'), ("bo", '{"roles": []}')):
+            conn.execute(sa.text("INSERT INTO access_log (at, actor, role, action, outcome, episode_id, detail) "
+                                 "VALUES (:at, :actor, NULL, 'episode.list', 'refused', 3, :detail)"),
+                         {"at": "2026-11-30 08:00:00.250000", "actor": actor, "detail": detail})  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT auth, prev_hash, hash FROM access_log ORDER BY id")).all()
+    assert [r.auth for r in rows] == ["claimed", "claimed"] and rows[1].prev_hash == rows[0].hash
+    report = json.loads(pathway("--json", "audit", "verify").stdout)
+    assert (report["intact"], report["problems"]) == (True, [])
