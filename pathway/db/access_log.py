@@ -7,7 +7,7 @@ chain never forks, and `audit verify` notices an edited, removed or inserted row
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from datetime import datetime
 from typing import Any
 
@@ -64,7 +64,8 @@ def head(connection: sa.Connection) -> tuple[int, str]:
 def rows(connection: sa.Connection) -> Iterator[sa.RowMapping]:
     """Every row in append (id) order, streamed."""
     query = sa.select(LOG).order_by(LOG.c.id)
-    yield from connection.execution_options(stream_results=True, yield_per=2000).execute(query).mappings()
+    # Options for this statement only: set on the connection, they would make a later INSERT a cursor.
+    yield from connection.execute(query, execution_options={"stream_results": True, "yield_per": 2000}).mappings()
 
 
 def verify(connection: sa.Connection) -> list[str]:
@@ -85,3 +86,20 @@ def verify(connection: sa.Connection) -> list[str]:
                     "the last rows were removed."]  # fmt: skip
         return ["the access log's chain head does not match its last row: rows were added or the head changed."]
     return []
+
+
+def running_heads(connection: sa.Connection, sizes: Iterable[int]) -> tuple[int, str, dict[int, str]]:
+    """The row count and recomputed chain hash, and the recomputed hash after each wanted count.
+
+    Recomputed from the rows' content, not read from their stored hashes, so that a
+    checkpoint's head is matched only by the very rows it covered.
+    """
+    wanted = set(sizes)
+    prev, count = GENESIS, 0
+    found = {0: GENESIS} if 0 in wanted else {}
+    for row in rows(connection):
+        prev = chain_hash(prev, access_payload_of(row))
+        count += 1
+        if count in wanted:
+            found[count] = prev
+    return count, prev, found

@@ -306,3 +306,39 @@ class UserRoleRow(Base):
     granted_at: Mapped[datetime] = mapped_column(UTCDateTime())
     granted_by: Mapped[str] = mapped_column(sa.String(128))
 
+
+USER_CHANGES = ("added", "granted", "revoked", "disabled", "enabled")
+
+
+class UserChangeRow(Base):
+    """One change to the users or their roles, kept for good (append-only).
+
+    ``users`` and ``user_roles`` are the current state; this is its history, so that
+    enabling a user does not erase the record of the disable, and `audit verify` can
+    check that the current state is what the history says. Its first row also records
+    for good that the database has had users: open mode never comes back.
+    """
+
+    __tablename__ = "user_changes"
+    __table_args__ = (sa.CheckConstraint(_in("change", USER_CHANGES), name="change"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    user_name: Mapped[str] = mapped_column(sa.String(128))
+    change: Mapped[str] = mapped_column(sa.String(16))
+    role: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+
+
+class CheckpointRow(Base):
+    """A signed checkpoint, as written by `pathway audit checkpoint` (append-only).
+
+    Kept here for convenience only: a checkpoint counts because copies live elsewhere.
+    """
+
+    __tablename__ = "checkpoints"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    statement: Mapped[str] = mapped_column(sa.Text)

@@ -2,9 +2,10 @@
 
 Every command calls `authorize` once, inside its unit of work, before it validates any
 input (so "no such episode" wins over "not allowed", which wins over "bad input"). A
-database without users runs in open single-user mode: everyone may do everything and
-events carry no role. Once a user exists the mode is closed for good (users are
-disabled, never deleted).
+database that has never had users runs in open single-user mode: everyone may do
+everything and events carry no role. Once a user exists the mode is closed for good:
+the first row of ``user_changes`` records it, so deleting the users does not reopen
+it (every command is then refused).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from pathway.db import access_log
 from pathway.db import repository as repo
-from pathway.db.models import UserRow
+from pathway.db.models import UserChangeRow, UserRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.access import (
     ADVANCE_ANY,
@@ -38,8 +39,15 @@ CLOSED = "closed"
 
 
 def access_mode(session: Session) -> str:
-    """``open`` while no user exists, ``closed`` from the first user on."""
-    return OPEN if session.scalar(sa.select(UserRow.name).limit(1)) is None else CLOSED
+    """``open`` until the first user is created, ``closed`` from then on, whatever happens to the users."""
+    if session.scalar(sa.select(UserRow.name).limit(1)) is not None:
+        return CLOSED
+    return OPEN if session.scalar(sa.select(UserChangeRow.id).limit(1)) is None else CLOSED
+
+
+def _users_removed(session: Session) -> bool:
+    """The database has had users (its history says so) but none is left: removed outside pathway."""
+    return session.scalar(sa.select(UserRow.name).limit(1)) is None
 
 
 def held_roles(session: Session, name: str) -> list[str] | None:
@@ -84,7 +92,13 @@ def authorize(
     needed = (action, *also)
     user = session.get(UserRow, actor.name)
     held = [r.role for r in user.roles] if user is not None else []
-    if user is None:
+    if user is None and _users_removed(session):
+        reason = "no users"
+        message = (
+            "This database has had users, but none is left: they were removed outside pathway, and pathway "
+            "never falls back to open mode. Restore the database from a backup and run `pathway audit verify`."
+        )
+    elif user is None:
         reason, message = "unknown user", f"{actor.name} is not a pathway user; ask an administrator to add you."
     elif user.disabled_at is not None:
         reason, message = "disabled", f"User {actor.name} is disabled; ask an administrator if this is a mistake."

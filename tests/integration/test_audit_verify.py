@@ -52,10 +52,10 @@ def without_triggers(engine: sa.Engine) -> Iterator[sa.Connection]:
                 conn.exec_driver_sql(f'DROP TRIGGER "{name}"')
             yield conn
             return
-        for table in ("events", "access_log"):
+        for table in ("events", "access_log", "user_changes", "checkpoints"):
             conn.exec_driver_sql(f"ALTER TABLE {table} DISABLE TRIGGER USER")
         yield conn
-        for table in ("events", "access_log"):
+        for table in ("events", "access_log", "user_changes", "checkpoints"):
             conn.exec_driver_sql(f"ALTER TABLE {table} ENABLE TRIGGER USER")
 
 
