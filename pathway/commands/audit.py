@@ -65,7 +65,12 @@ def verify(episode_id: int | None, checkpoints: tuple[Path, ...], public_key: st
         _verify_human(data)
     episodes = f"{data['episodes']} episode{'s' if data['episodes'] != 1 else ''}"
     if data["intact"]:
-        click.echo(f"Intact: {episodes} and {data['events']} events match their hash chains and chain heads.", err=True)
+        extends = ""
+        if data.get("checkpoints"):
+            n = data["checkpoints"]
+            extends = f"; the database extends {n} checkpoint{'s' if n != 1 else ''}"
+        click.echo(f"Intact: {episodes} and {data['events']} events match their hash chains and chain heads{extends}.",
+                   err=True)  # fmt: skip
         return
     broken = len(data["broken"])
     if broken:

@@ -60,8 +60,11 @@ def verify(
         problems += differences(recorded, checkpoint_db.current_users(connection))
         problems += [wrong for _, wrong in read if wrong]
         problems += checkpoint_service.problems(connection, [cp for cp, _ in read if cp is not None])
-    return {"intact": not broken and not problems, "episodes": episodes, "events": events, "broken": broken,
+    data = {"intact": not broken and not problems, "episodes": episodes, "events": events, "broken": broken,
             "problems": problems}  # fmt: skip
+    if checkpoints:
+        data["checkpoints"] = len(checkpoints)
+    return data
 
 
 class ProgressSink(Protocol):
