@@ -42,11 +42,15 @@ def append(
     if connection.dialect.name == "postgresql":
         query = query.with_for_update()
     head = connection.execute(query).first()
-    if head is None:  # the migration writes the head row; only a hand-made schema lacks it
-        connection.execute(sa.insert(HEAD).values(id=1, count=0, hash=GENESIS))
-        count, prev = 0, GENESIS
-    else:
-        count, prev = head
+    if head is None:  # the migration writes the head row; only an emptied table lacks it
+        if connection.dialect.name == "postgresql":  # a concurrent first writer may insert it too
+            from sqlalchemy.dialects.postgresql import insert as pg_insert
+
+            connection.execute(pg_insert(HEAD).values(id=1, count=0, hash=GENESIS).on_conflict_do_nothing())
+            head = connection.execute(query).one()
+        else:
+            connection.execute(sa.insert(HEAD).values(id=1, count=0, hash=GENESIS))
+    count, prev = head if head is not None else (0, GENESIS)
     columns = dict(at=at, actor=actor, role=role, action=action, outcome=outcome, episode_id=episode_id,
                    detail=detail, auth=auth)  # fmt: skip
     digest = chain_hash(prev, access_payload(**columns))
