@@ -253,3 +253,44 @@ def test_ordinary_use_after_a_checkpoint_raises_no_alarm(site: Site) -> None:
         changes = conn.execute(sa.select(UserChangeRow.change).where(UserChangeRow.user_name == "rev")
                                .order_by(UserChangeRow.id)).scalars().all()  # fmt: skip
     assert changes == ["added", "disabled", "enabled"]  # enabling did not erase the disable
+
+
+@pytest.mark.postgres_only
+def test_a_checkpoint_waits_for_an_append_that_began_before_it(site: Site, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ids come from a sequence in insert order, not commit order: an event inserted (id N) but
+    committed after a later one (id N+1) must not be missed by a checkpoint taken in between."""
+    import threading
+    from datetime import UTC, datetime
+
+    from pathway.db.uow import UnitOfWork
+    from pathway.services import Actor
+    from pathway.services.checkpoints import create
+
+    def extra_event(conn: sa.Connection, seq: int) -> None:
+        row = dict(conn.execute(sa.select(E).where(E.c.episode_id == site.other, E.c.seq == 1)).mappings().one())
+        del row["id"]
+        conn.execute(sa.insert(E).values(**{**row, "seq": seq}))
+
+    early = site.engine.connect()
+    early_tx = early.begin()
+    extra_event(early, 50)  # takes the smaller id, commits last
+    with site.engine.begin() as late:
+        extra_event(late, 51)
+    taken: dict[str, object] = {}
+
+    def checkpoint() -> None:
+        with UnitOfWork(site.engine, write=True) as uow:
+            taken.update(create(uow, actor=Actor("cron"), now=datetime.now(UTC), out=None, stdout=None))
+
+    thread = threading.Thread(target=checkpoint)
+    thread.start()
+    with site.engine.connect() as watch:  # the checkpoint queues for its lock behind the open append
+        waiting = "SELECT count(*) FROM pg_locks WHERE NOT granted AND mode = 'ShareLock'"
+        while not watch.execute(sa.text(waiting)).scalar() and thread.is_alive():
+            watch.rollback()
+    early_tx.commit()
+    early.close()
+    thread.join()
+    with site.engine.connect() as conn:
+        total = conn.execute(sa.select(sa.func.count()).select_from(E)).scalar()
+    assert taken["events"] == {"size": total, "root": taken["events"]["root"]}  # type: ignore[index]
