@@ -17,6 +17,7 @@ from pathway.errors import InvalidInput
 from pathway.exports.records import Period
 from pathway.files import AtomicDirectory, AtomicFile
 from pathway.services import audit as service
+from pathway.services import checkpoints
 
 if TYPE_CHECKING:
     from pathway.remote import Remote
@@ -31,42 +32,64 @@ def _verify_human(data: dict[str, Any]) -> None:
     for item in data["broken"]:
         where = "episode row" if item["where"] == "episode" else f"event {item['seq']}"
         click.echo(f"episode {item['episode_id']}: {item['kind']} ({where}): {item['message']}")
+    for problem in data["problems"]:
+        click.echo(problem)
 
 
 @audit.command("verify")
 @click.option("--episode", "episode_id", type=ID, metavar="ID", help="Check this episode only.")
+@click.option("--checkpoint", "checkpoints", multiple=True, metavar="FILE",
+              type=click.Path(dir_okay=False, path_type=Path),
+              help="Also check that the database extends this signed checkpoint; repeatable.")  # fmt: skip
+@click.option("--public-key", metavar="KEY",
+              help="The key checkpoints must be signed with (ed25519:… or a file holding it); default: the "
+              "key each checkpoint carries.")  # fmt: skip
 @global_options
-def verify(episode_id: int | None) -> None:
+def verify(episode_id: int | None, checkpoints: tuple[Path, ...], public_key: str | None) -> None:
     """Recompute every hash chain and check it against the chain head on its episode row.
 
     Prints the first broken link of each episode (edited, deleted, inserted or reordered
-    events, or an episode row that disagrees with its chain); exit 0 when all is intact,
-    1 when not.
+    events, or an episode row that disagrees with its chain), of the access log's chain,
+    and users or roles that differ from their recorded history. With --checkpoint, also
+    whether each signed checkpoint holds and nothing it covers was rewritten or removed.
+    Exit 0 when all is intact, 1 when not.
 
     \b
     Examples:
       pathway audit verify
       pathway audit verify --episode 12
+      pathway audit verify --checkpoint cp-2026-11-30.json --public-key ed25519:…
     """
     a = app()
     if server := a.remote():
+        if checkpoints:
+            raise InvalidInput("--checkpoint is checked against the database itself; run it with --db URL "
+                               "where the database is reachable.")
         data = server.call("GET", "/api/audit/verify", query={"episode": episode_id})
     else:
         with a.uow() as uow:
             a.authorize(uow, "audit.verify", episode_id=episode_id)
-            data = service.verify(uow, episode_id=episode_id)
+            data = service.verify(uow, episode_id=episode_id, checkpoints=checkpoints, public_key=public_key)
     if a.json:
         click.echo(json.dumps(data, indent=2))
     else:
         _verify_human(data)
     episodes = f"{data['episodes']} episode{'s' if data['episodes'] != 1 else ''}"
     if data["intact"]:
-        click.echo(f"Intact: {episodes} and {data['events']} events match their hash chains and chain heads.", err=True)
+        extends = ""
+        if data.get("checkpoints"):
+            n = data["checkpoints"]
+            extends = f"; the database extends {n} checkpoint{'s' if n != 1 else ''}"
+        click.echo(f"Intact: {episodes} and {data['events']} events match their hash chains and chain heads{extends}.",
+                   err=True)  # fmt: skip
         return
-    ids = ", ".join(str(b["episode_id"]) for b in data["broken"][:10]) + (" …" if len(data["broken"]) > 10 else "")
     broken = len(data["broken"])
-    verb = "has" if broken == 1 else "have"
-    click.echo(f"Not intact: {broken} of {episodes} {verb} a broken chain (episodes {ids}).", err=True)
+    if broken:
+        ids = ", ".join(str(b["episode_id"]) for b in data["broken"][:10]) + (" …" if broken > 10 else "")
+        verb = "has" if broken == 1 else "have"
+        click.echo(f"Not intact: {broken} of {episodes} {verb} a broken chain (episodes {ids}).", err=True)
+    else:
+        click.echo(f"Not intact: {len(data['problems'])} problem(s) outside the episodes' chains.", err=True)
     raise click.exceptions.Exit(1)
 
 
@@ -168,3 +191,52 @@ def _export_through(server: Remote, fmt: str, period: Period, target: Path | Non
             summary["out"] = "-"
     summary["events"] = events
     return summary
+
+
+@audit.command("keygen")
+@click.option("--out", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
+              help="Where to write the private key (default: $PATHWAY_SIGNING_KEY_FILE).")  # fmt: skip
+@global_options
+def keygen(out: Path | None) -> None:
+    """Make the Ed25519 key that signs checkpoints; print its public key.
+
+    The private key goes to a new owner-only file (an existing one is never replaced);
+    keep it off the database server if you can. Keep the public key, printed on
+    standard output, with the copies of the checkpoints.
+
+    \b
+    Example:
+      pathway audit keygen --out /etc/pathway/signing.pem
+    """
+    a = app()
+    data = checkpoints.make_key(out=out)
+    if a.json:
+        click.echo(json.dumps(data, indent=2))
+    else:
+        click.echo(data["public_key"])
+    click.echo(f"Wrote the signing key to {data['key_file']} (owner-only); the public key is above.", err=True)
+
+
+@audit.command("checkpoint")
+@click.option("--out", metavar="FILE", type=click.Path(dir_okay=False, path_type=Path),
+              help="Write the checkpoint here (default: standard output).")  # fmt: skip
+@global_options
+def checkpoint(out: Path | None) -> None:
+    """Write a signed checkpoint of the whole database (meant for cron).
+
+    A small JSON statement: the size and Merkle root of every event hash in append order,
+    digests of the rule sets, the users' history and the access log, and the time,
+    signed with the key in $PATHWAY_SIGNING_KEY_FILE. Also kept in the database, but it
+    counts because copies live elsewhere: ship each one off the machine.
+
+    \b
+    Example:
+      pathway --as cron audit checkpoint --out /var/lib/pathway/cp.json
+    """
+    a = app()
+    target = None if out is None or str(out) == "-" else out
+    with a.uow(write=True) as uow:
+        data = checkpoints.create(uow, actor=a.actor(), now=a.now(), out=target,
+                                  stdout=sys.stdout.buffer if target is None else None)  # fmt: skip
+    where = "standard output" if target is None else data["out"]
+    click.echo(f"Checkpoint of {data['events']['size']} events written to {where}.", err=True)

@@ -33,6 +33,7 @@ from pathway.db.models import PENDING, UNSCHEDULED, EpisodeRow, EventRow, FlagRo
 from pathway.domain.effective import effective_history
 from pathway.domain.history import CORRECTIONS, RecordedEvent, facts_from
 from pathway.domain.rules import RuleSet
+from pathway.domain.states import TERMINAL
 from pathway.domain.timers import ExpectedFlag, StoredFlag, expected_flags, reconcile
 
 FLAGS: sa.Table = FlagRow.__table__  # type: ignore[assignment]
@@ -308,6 +309,28 @@ def schedule_stale(connection: sa.Connection, *, after_id: int, limit: int, now:
         .where(EPISODES.c.id == sa.bindparam("b_id"), EPISODES.c.version == sa.bindparam("b_version"))
         .values(scheduled_seq=sa.bindparam("b_seq")),
         [{"b_id": r.id, "b_version": r.version, "b_seq": r.event_count} for r in rows],
+    )
+    return [r.id for r in rows], resolved
+
+
+def schedule_missing(connection: sa.Connection, *, after_id: int, limit: int, now: datetime) -> tuple[list[int], int]:
+    """Reconcile up to ``limit`` open episodes that have no unresolved flag at all.
+
+    Every event keeps its episode's flags complete, so such an episode is one whose
+    state needs no timer, or one whose flags were deleted behind pathway's back: the
+    job does not trust the stored set and brings the missing ones back. Returns the
+    ids seen and the number of flags resolved (none: nothing unresolved was stored).
+    """
+    unresolved = sa.select(FLAGS.c.id).where(FLAGS.c.episode_id == EPISODES.c.id, FLAGS.c.resolved_at.is_(None))
+    query = (
+        sa.select(EPISODES.c.id, EPISODES.c.state, EPISODES.c.referred_on, EPISODES.c.rules_version)
+        .where(EPISODES.c.state.not_in(sorted(TERMINAL)), ~unresolved.exists(), EPISODES.c.id > after_id)
+        .order_by(EPISODES.c.id)
+        .limit(limit)
+    )
+    rows = connection.execute(_locking(connection, query, skip_locked=True)).all()
+    resolved = reconcile_episodes(
+        connection, (EpisodeKey(r.id, r.state, r.referred_on, r.rules_version) for r in rows), now=now
     )
     return [r.id for r in rows], resolved
 

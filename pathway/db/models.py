@@ -153,6 +153,25 @@ class AccessLogRow(Base):
     outcome: Mapped[str] = mapped_column(sa.String(16))  # refused | granted
     episode_id: Mapped[int | None] = mapped_column(sa.Integer, nullable=True)
     detail: Mapped[dict[str, Any]] = mapped_column(JSONValue)
+    # How the actor was established: password | oidc | token | claimed (--as, PATHWAY_USER).
+    auth: Mapped[str] = mapped_column(sa.String(16), server_default="claimed")
+    # Hash-chained in id order like an episode's events; written only by db/access_log.py.
+    prev_hash: Mapped[str] = mapped_column(sa.String(64))
+    hash: Mapped[str] = mapped_column(sa.String(64))
+
+
+class AccessLogHeadRow(Base):
+    """The access log's chain head (one row): its row count and latest hash.
+
+    Locked by every append, so that two writers cannot both extend the same hash and
+    fork the chain, and kept so that a removed last row is noticed.
+    """
+
+    __tablename__ = "access_log_head"
+
+    id: Mapped[int] = mapped_column(sa.Integer, primary_key=True, autoincrement=False)
+    count: Mapped[int] = mapped_column(sa.BigInteger)
+    hash: Mapped[str] = mapped_column(sa.String(64))
 
 
 class EventRow(Base):
@@ -372,3 +391,40 @@ class OidcLoginRow(Base):
     nonce: Mapped[str] = mapped_column(sa.String(128))
     verifier: Mapped[str] = mapped_column(sa.String(128))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime())
+
+
+USER_CHANGES = ("added", "granted", "revoked", "disabled", "enabled")
+
+
+class UserChangeRow(Base):
+    """One change to the users or their roles, kept for good (append-only).
+
+    ``users`` and ``user_roles`` are the current state; this is its history, so that
+    enabling a user does not erase the record of the disable, and `audit verify` can
+    check that the current state is what the history says. Its first row also records
+    for good that the database has had users: open mode never comes back.
+    """
+
+    __tablename__ = "user_changes"
+    __table_args__ = (sa.CheckConstraint(_in("change", USER_CHANGES), name="change"),)
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    user_name: Mapped[str] = mapped_column(sa.String(128))
+    change: Mapped[str] = mapped_column(sa.String(16))
+    role: Mapped[str | None] = mapped_column(sa.String(16), nullable=True)
+
+
+class CheckpointRow(Base):
+    """A signed checkpoint, as written by `pathway audit checkpoint` (append-only).
+
+    Kept here for convenience only: a checkpoint counts because copies live elsewhere.
+    """
+
+    __tablename__ = "checkpoints"
+
+    id: Mapped[int] = mapped_column(sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime())
+    actor: Mapped[str] = mapped_column(sa.String(128))
+    statement: Mapped[str] = mapped_column(sa.Text)

@@ -106,7 +106,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "coordinator": READ_ACTIONS | _COORDINATOR,
     "clinician": READ_ACTIONS | _CLINICIAN,
     "reviewer": READ_ACTIONS | {"audit.export", "report.quality"},
-    "service": READ_ACTIONS | {"jobs.flag-overdue", "db.backup"},
+    "service": READ_ACTIONS | {"jobs.flag-overdue", "db.backup", "audit.checkpoint"},
     "admin": READ_ACTIONS
     | {
         "user.add",
@@ -119,6 +119,7 @@ MATRIX: dict[str, frozenset[str]] = {
         "rules.activate",
         "rules.migrate",
         "db.backup",
+        "audit.checkpoint",
         AMEND_PATIENT,
     },
 }

@@ -95,3 +95,29 @@ def payload_of(event: Any) -> dict[str, Any]:
 
 def chain_hash(prev_hash: str, payload: dict[str, Any]) -> str:
     return hashlib.sha256(f"{prev_hash}\n{canonical_json(payload)}".encode()).hexdigest()
+
+
+ACCESS_FIELDS: tuple[str, ...] = ("at", "actor", "role", "action", "outcome", "episode_id", "detail", "auth")
+
+
+def access_payload(
+    *,
+    at: datetime,
+    actor: str,
+    role: str | None,
+    action: str,
+    outcome: str,
+    episode_id: int | None,
+    detail: Any,
+    auth: str,
+) -> dict[str, Any]:
+    """The hashed content of an access-log row: every column except the id and the hashes."""
+    return {
+        "at": utc_text(at), "actor": actor, "role": role, "action": action, "outcome": outcome,
+        "episode_id": episode_id, "detail": detail, "auth": auth,
+    }  # fmt: skip
+
+
+def access_payload_of(row: Any) -> dict[str, Any]:
+    get = row.__getitem__ if isinstance(row, Mapping) else partial(getattr, row)
+    return access_payload(**{name: get(name) for name in ACCESS_FIELDS})

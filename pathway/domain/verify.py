@@ -8,8 +8,8 @@ or an episode row that no longer agrees with its own chain. Messages never quote
 patient identifiers.
 
 A chain that someone rewrote completely, episode row included, is consistent again:
-no unkeyed hash chain can notice that. The append-only triggers and copies of earlier
-exports (whose hashes must still be found in the chain) guard against it.
+no unkeyed hash chain can notice that. Signed checkpoints kept elsewhere do
+(``checkpoint.py``: the database must still extend each one).
 """
 
 from __future__ import annotations

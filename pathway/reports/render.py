@@ -24,7 +24,7 @@ TITLES = {
     "early_surgical_referrals": "Surgical referrals before the minimum of conservative care",
     "overrides_by_guard": "Guideline overrides, by guard",
     "corrections": "Corrections and voids made in the period, by corrected step and by role",
-    "actors_established": "Steps recorded, by how the actor was proven (signed in) or claimed (at a terminal)",
+    "actors_established": "Steps recorded, by how the actor was established",
     "surgical_approach": "Surgical approach (operations in the period)",
     "outcomes": "Pain and mHHS change from the start of conservative care to discharge",
 }

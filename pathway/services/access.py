@@ -2,9 +2,10 @@
 
 Every command calls `authorize` once, inside its unit of work, before it validates any
 input (so "no such episode" wins over "not allowed", which wins over "bad input"). A
-database without users runs in open single-user mode: everyone may do everything and
-events carry no role. Once a user exists the mode is closed for good (users are
-disabled, never deleted).
+database that has never had users runs in open single-user mode: everyone may do
+everything and events carry no role. Once a user exists the mode is closed for good:
+the first row of ``user_changes`` records it, so deleting the users does not reopen
+it (every command is then refused).
 """
 
 from __future__ import annotations
@@ -16,8 +17,9 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from pathway.db import access_log
 from pathway.db import repository as repo
-from pathway.db.models import AccessLogRow, UserRow
+from pathway.db.models import UserChangeRow, UserRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.access import (
     ADVANCE_ANY,
@@ -37,8 +39,15 @@ CLOSED = "closed"
 
 
 def access_mode(session: Session) -> str:
-    """``open`` while no user exists, ``closed`` from the first user on."""
-    return OPEN if session.scalar(sa.select(UserRow.name).limit(1)) is None else CLOSED
+    """``open`` until the first user is created, ``closed`` from then on, whatever happens to the users."""
+    if session.scalar(sa.select(UserRow.name).limit(1)) is not None:
+        return CLOSED
+    return OPEN if session.scalar(sa.select(UserChangeRow.id).limit(1)) is None else CLOSED
+
+
+def _users_removed(session: Session) -> bool:
+    """The database has had users (its history says so) but none is left: removed outside pathway."""
+    return session.scalar(sa.select(UserRow.name).limit(1)) is None
 
 
 def held_roles(session: Session, name: str) -> list[str] | None:
@@ -83,7 +92,13 @@ def authorize(
     needed = (action, *also)
     user = session.get(UserRow, actor.name)
     held = [r.role for r in user.roles] if user is not None else []
-    if user is None:
+    if user is None and _users_removed(session):
+        reason = "no users"
+        message = (
+            "This database has had users, but none is left: they were removed outside pathway, and pathway "
+            "never falls back to open mode. Restore the database from a backup and run `pathway audit verify`."
+        )
+    elif user is None:
         reason, message = "unknown user", f"{actor.name} is not a pathway user; ask an administrator to add you."
     elif user.disabled_at is not None:
         reason, message = "disabled", f"User {actor.name} is disabled; ask an administrator if this is a mistake."
@@ -91,7 +106,7 @@ def authorize(
         role = acting_role(held, needed)
         if role is not None:
             if log_grant:
-                session.add(_log_row(now, actor.name, role, action, "granted", episode_id, {"roles": held}))
+                _log(session, now, actor.name, role, action, "granted", episode_id, {"roles": held}, actor.auth)
             return Actor(actor.name, role, actor.auth)
         missing = next(a for a in needed if not any(a in MATRIX[r] for r in held))
         reason = "role"
@@ -100,14 +115,21 @@ def authorize(
             f"that needs the {' or '.join(granting_roles(missing))} role."
         )
     detail = {"reason": reason, "roles": held, "needs": list(needed)}
-    uow.after_rollback(lambda s: s.add(_log_row(now, actor.name, None, action, "refused", episode_id, detail)))
+    uow.after_rollback(lambda s: _log(s, now, actor.name, None, action, "refused", episode_id, detail, actor.auth))
     raise AccessDenied(message + " Nothing was changed.")
 
 
-def _log_row(
-    now: datetime, actor: str, role: str | None, action: str, outcome: str, episode_id: int | None, detail: Any
-) -> AccessLogRow:
+def _log(
+    session: Session,
+    now: datetime,
+    actor: str,
+    role: str | None,
+    action: str,
+    outcome: str,
+    episode_id: int | None,
+    detail: Any,
+    auth: str = "claimed",
+) -> None:
     # Never a patient reference here: actions, roles and episode ids only.
-    return AccessLogRow(
-        at=now, actor=actor, role=role, action=action, outcome=outcome, episode_id=episode_id, detail=detail
-    )
+    access_log.append(session.connection(), at=now, actor=actor, role=role, action=action, outcome=outcome,
+                      episode_id=episode_id, detail=detail, auth=auth)  # fmt: skip

@@ -1,10 +1,9 @@
 """The one place where the server's sign-in code writes access-log rows.
 
-Sign-ins, sign-outs, failures, lockouts and token changes are access records. How the
-actor was established (``auth``: password, oidc, token, claimed) is kept in ``detail``
-until the access log has a column of its own; everything goes through ``record`` so that
-moving it there is a change to this function alone. Never a password, token or patient
-reference here.
+Sign-ins, sign-outs, failures, lockouts and token changes are access records, appended
+to the hash-chained access log (``pathway.db.access_log``) with how the actor was
+established (``auth``: password, oidc, token, claimed). Never a password, token or
+patient reference here.
 """
 
 from __future__ import annotations
@@ -14,7 +13,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from pathway.db.models import AccessLogRow
+from pathway.db import access_log
 
 
 def record(
@@ -29,10 +28,6 @@ def record(
     episode_id: int | None = None,
     detail: dict[str, Any] | None = None,
 ) -> None:
-    """Add one access-log row to ``session`` (committed with the caller's transaction)."""
-    session.add(
-        AccessLogRow(
-            at=at, actor=actor[:128], role=role, action=action, outcome=outcome, episode_id=episode_id,
-            detail={**(detail or {}), "auth": auth},
-        )  # fmt: skip
-    )
+    """Append one access-log row (committed with the caller's transaction)."""
+    access_log.append(session.connection(), at=at, actor=actor[:128], role=role, action=action, outcome=outcome,
+                      episode_id=episode_id, detail=detail or {}, auth=auth)  # fmt: skip

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from datetime import datetime
 from itertools import islice
 from pathlib import Path
@@ -11,9 +11,10 @@ from typing import Any, BinaryIO, Protocol, TypeVar
 import sqlalchemy as sa
 
 from pathway.clock import site_timezone
-from pathway.db import stream
-from pathway.db.models import AccessLogRow
+from pathway.db import access_log, stream
+from pathway.db import checkpoints as checkpoint_db
 from pathway.db.uow import UnitOfWork
+from pathway.domain.user_history import differences, fold
 from pathway.domain.verify import verify_episode
 from pathway.errors import InvalidInput, NotFound
 from pathway.exports import csvfile, fhir, jsonl, records
@@ -22,12 +23,24 @@ from pathway.exports.records import Period
 from pathway.faults import fault_point
 from pathway.files import AtomicDirectory, AtomicFile
 from pathway.services import Actor
+from pathway.services import checkpoints as checkpoint_service
 
 T = TypeVar("T")
 
 
-def verify(uow: UnitOfWork, *, episode_id: int | None = None) -> dict[str, Any]:
-    """Recompute every chain (or one episode's); report the first broken link of each."""
+def verify(
+    uow: UnitOfWork, *, episode_id: int | None = None, checkpoints: Sequence[Path] = (), public_key: str | None = None
+) -> dict[str, Any]:
+    """Recompute every chain (or one episode's); report the first broken link of each.
+
+    Checking the whole database also checks the access log's chain, that the users and
+    roles are what their history says, and that the database extends each checkpoint
+    given (signature first); what is wrong outside the episodes is reported in
+    ``problems`` as sentences.
+    """
+    if checkpoints and episode_id is not None:
+        raise InvalidInput("--checkpoint covers the whole database; leave out --episode.")
+    read = checkpoint_service.read_checkpoints(checkpoints, public_key)
     connection = stream.snapshot(uow.connection)
     revised = stream.revisions(connection, episode_id)
     broken = []
@@ -40,7 +53,18 @@ def verify(uow: UnitOfWork, *, episode_id: int | None = None) -> dict[str, Any]:
             broken.append(found.as_dict())
     if episode_id is not None and not episodes:
         raise NotFound(f"There is no episode {episode_id}; `pathway episode list` shows the episodes.")
-    return {"intact": not broken, "episodes": episodes, "events": events, "broken": broken}
+    problems = []
+    if episode_id is None:
+        problems += access_log.verify(connection)
+        recorded = fold(checkpoint_db.user_changes(connection))
+        problems += differences(recorded, checkpoint_db.current_users(connection))
+        problems += [wrong for _, wrong in read if wrong]
+        problems += checkpoint_service.problems(connection, [cp for cp, _ in read if cp is not None])
+    data = {"intact": not broken and not problems, "episodes": episodes, "events": events, "broken": broken,
+            "problems": problems}  # fmt: skip
+    if checkpoints:
+        data["checkpoints"] = len(checkpoints)
+    return data
 
 
 class ProgressSink(Protocol):
@@ -147,15 +171,8 @@ def _mid_stream(rows: Iterable[T]) -> Iterator[T]:
 
 def _log_identified_export(engine: sa.Engine, actor: Actor, now: datetime, detail: dict[str, Any]) -> None:
     with UnitOfWork(engine, write=True) as log:
-        log.session.add(
-            AccessLogRow(
-                at=now,
-                actor=actor.name,
-                role=actor.role,
-                action="audit.export.identified",
-                outcome="granted",
-                episode_id=None,
-                detail=detail,
-            )  # fmt: skip
-        )
+        access_log.append(
+            log.session.connection(), at=now, actor=actor.name, role=actor.role,
+            action="audit.export.identified", outcome="granted", episode_id=None, detail=detail,
+        )  # fmt: skip
         log.commit()

@@ -19,11 +19,12 @@ BATCH = 2000
 def flag_overdue(engine: sa.Engine, *, now: datetime, batch: int = BATCH) -> dict[str, int]:
     """Open every flag due by ``now``'s site date; returns {"opened", "resolved", "open"}.
 
-    Two steps, each safe to repeat and to run alongside another copy of the job:
-    first, episodes whose flags lag behind their events (none in normal operation,
-    every episode right after the upgrade that introduced flags) are reconciled in
-    batches, one transaction each; then one transaction opens every due flag with a
-    single UPDATE. A crash leaves committed batches valid and opens nothing.
+    Steps, each safe to repeat and to run alongside another copy of the job: first,
+    episodes whose flags lag behind their events (none in normal operation, every
+    episode right after the upgrade that introduced flags), then open episodes with no
+    unresolved flag (whose flags may have been deleted: the stored set is not trusted),
+    are reconciled in batches, one transaction each; then one transaction opens every
+    due flag with a single UPDATE. A crash leaves committed batches valid and opens nothing.
 
     Crash tests stop it at ``flag_overdue.batch_before_commit`` (a batch's flags are
     written, not committed), ``flag_overdue.after_batch`` (a batch is committed, the next
@@ -31,18 +32,19 @@ def flag_overdue(engine: sa.Engine, *, now: datetime, batch: int = BATCH) -> dic
     """
     today = now.astimezone(site_timezone()).date()
     resolved = 0
-    after_id = 0
     try:
-        while True:
-            with UnitOfWork(engine, write=True) as uow:
-                ids, n = flags.schedule_stale(uow.session.connection(), after_id=after_id, limit=batch, now=now)
-                fault_point("flag_overdue.batch_before_commit")
-                uow.commit()
-            fault_point("flag_overdue.after_batch")
-            resolved += n
-            if len(ids) < batch:
-                break
-            after_id = ids[-1]
+        for step in (flags.schedule_stale, flags.schedule_missing):
+            after_id = 0
+            while True:
+                with UnitOfWork(engine, write=True) as uow:
+                    ids, n = step(uow.session.connection(), after_id=after_id, limit=batch, now=now)
+                    fault_point("flag_overdue.batch_before_commit")
+                    uow.commit()
+                fault_point("flag_overdue.after_batch")
+                resolved += n
+                if len(ids) < batch:
+                    break
+                after_id = ids[-1]
         with UnitOfWork(engine, write=True) as uow:
             connection = uow.session.connection()
             opened = flags.open_due(connection, today=today, now=now)

@@ -9,7 +9,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from pathway.db.models import UserRoleRow, UserRow
+from pathway.db.models import UserChangeRow, UserRoleRow, UserRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.access import ROLES
 from pathway.domain.fields import quoted
@@ -51,6 +51,9 @@ def _grant(uow: UnitOfWork, name: str, role: str, actor: Actor, now: datetime) -
     if user is not None and user.disabled_at is not None:
         raise InvalidInput(f"User {name} is disabled; enable them first with `pathway user enable {name}`.")
     changed = user is None or role not in [r.role for r in user.roles]
+    if changed:
+        change = "added" if user is None else "granted"
+        session.add(UserChangeRow(at=now, actor=actor.name, user_name=name, change=change, role=role))
     if user is None:
         user = UserRow(name=name, created_at=now, created_by=actor.name)
         session.add(user)
@@ -105,5 +108,7 @@ def set_enabled(uow: UnitOfWork, *, name: str, enabled: bool, actor: Actor, now:
     if not enabled and _active_admins(uow) == {name}:
         raise InvalidInput(f"{name} is the last active administrator; make someone else an admin first.")
     user.disabled_at, user.disabled_by = (None, None) if enabled else (now, actor.name)
+    change = "enabled" if enabled else "disabled"
+    uow.session.add(UserChangeRow(at=now, actor=actor.name, user_name=name, change=change, role=None))
     uow.commit()
     return {**user_view(user), "changed": True}

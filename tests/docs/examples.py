@@ -109,6 +109,7 @@ def run_page(path: Path) -> list[Outcome]:
             "PATHWAY_TIMEZONE": "UTC",
             "PATHWAY_USER": "kim",
             "PATHWAY_PSEUDONYM_KEY": "documentation-examples-pseudonym-key-0123456789abcdef",
+            "PATHWAY_SIGNING_KEY_FILE": "signing.pem",  # in the scratch folder
             "COLUMNS": "80",
         }
         runner = CliRunner(env=env)

@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 import pytest
 import sqlalchemy as sa
 
-from pathway.db.models import AccessLogRow
+from pathway.db.models import AccessLogHeadRow, AccessLogRow
 from pathway.db.uow import UnitOfWork
 from pathway.errors import AccessDenied
 from pathway.services import Actor
@@ -40,3 +40,38 @@ def test_refusals_outlive_the_rollback_and_grants_are_logged_on_request(engine: 
         ("adm", None, "audit.export.identified", "refused"),
         ("kim", "clinician", "audit.export.identified", "granted"),
     ]
+
+
+def test_concurrent_appends_never_fork_the_chain(engine: sa.Engine) -> None:
+    """Writers racing on the chain head (emptied first, as a restore might leave it) queue on it."""
+    import threading
+
+    from pathway.db import access_log
+    from pathway.db.engine import WRITE
+
+    with engine.begin() as conn:
+        conn.execute(sa.delete(AccessLogHeadRow))
+    start = threading.Barrier(4)
+    failures: list[BaseException] = []
+
+    def writer(n: int) -> None:
+        try:
+            start.wait()
+            for i in range(10):
+                with engine.connect() as conn:
+                    conn.execution_options(**{WRITE: True})
+                    with conn.begin():
+                        access_log.append(conn, at=NOW, actor=f"w{n}", role=None, action="episode.list",
+                                          outcome="refused", episode_id=i, detail={"n": n})  # fmt: skip
+        except BaseException as exc:  # reported below, in the test's thread
+            failures.append(exc)
+
+    threads = [threading.Thread(target=writer, args=(n,)) for n in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert failures == []
+    with engine.connect() as conn:
+        assert access_log.verify(conn) == []
+        assert access_log.head(conn)[0] == 40

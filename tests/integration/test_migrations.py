@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -92,3 +93,39 @@ def _rules_file(pathway: Pathway, root: Path) -> Path:
     target = folder / "rules.toml"
     pathway.ok("rules", "export", "1", "--out", str(target))
     return target
+
+
+def test_0008_chains_the_access_log_rows_written_before_it(engine: sa.Engine, pathway: Pathway) -> None:
+    migrate.downgrade(engine, "0007")
+    with engine.begin() as conn:
+        for actor, detail in (("kim", '{"roles": ["reviewer"], "n": 2}'), ("bo", '{"roles": []}')):
+            conn.execute(sa.text("INSERT INTO access_log (at, actor, role, action, outcome, episode_id, detail) "
+                                 "VALUES (:at, :actor, NULL, 'episode.list', 'refused', 3, :detail)"),
+                         {"at": "2026-11-30 08:00:00.250000", "actor": actor, "detail": detail})  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT auth, prev_hash, hash FROM access_log ORDER BY id")).all()
+    assert [r.auth for r in rows] == ["claimed", "claimed"] and rows[1].prev_hash == rows[0].hash
+    report = json.loads(pathway("--json", "audit", "verify").stdout)
+    assert (report["intact"], report["problems"]) == (True, [])
+
+
+def test_0008_writes_the_history_of_the_users_that_exist(engine: sa.Engine, pathway: Pathway) -> None:
+    migrate.downgrade(engine, "0007")
+    with engine.begin() as conn:
+        for name, created, disabled in (("adm", "2026-01-01 08:00:00", None), ("bo", "2026-02-01 08:00:00",
+                                                                               "2026-03-01 08:00:00")):  # fmt: skip
+            conn.execute(sa.text("INSERT INTO users (name, created_at, created_by, disabled_at, disabled_by) "
+                                 "VALUES (:n, :c, 'root', :d, :by)"),
+                         {"n": name, "c": created, "d": disabled, "by": "adm" if disabled else None})  # fmt: skip
+        for name, role, at in (("adm", "admin", "2026-01-01 08:00:00"), ("bo", "coordinator", "2026-02-01 08:00:00"),
+                               ("bo", "reviewer", "2026-02-02 08:00:00")):  # fmt: skip
+            conn.execute(sa.text("INSERT INTO user_roles (user_name, role, granted_at, granted_by) "
+                                 "VALUES (:n, :r, :at, 'adm')"), {"n": name, "r": role, "at": at})  # fmt: skip
+    migrate.upgrade(engine)
+    with engine.connect() as conn:
+        changes = conn.execute(sa.text("SELECT user_name, change, role FROM user_changes ORDER BY id")).all()
+    assert [tuple(c) for c in changes] == [("adm", "added", "admin"), ("bo", "added", "coordinator"),
+                                           ("bo", "granted", "reviewer"), ("bo", "disabled", None)]  # fmt: skip
+    report = json.loads(pathway("--as", "adm", "--json", "audit", "verify").stdout)
+    assert (report["intact"], report["problems"]) == (True, [])

@@ -34,6 +34,7 @@ EXPECTED: dict[str, set[str]] = {
     "user.password": {"admin"},  # another user's; everyone may set their own
     "user.token": {"admin"},  # another user's; everyone may manage their own
     "db.backup": {"admin", "service"},
+    "audit.checkpoint": {"admin", "service"},
     "correct": {"coordinator", "clinician"},
     "void": {"coordinator", "clinician"},
     "amend.patient_ref": {"clinician", "admin"},

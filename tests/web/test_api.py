@@ -189,7 +189,7 @@ def test_exports_stream_each_format_and_events_written_through_the_server_verify
         assert c.get("/api/report/quality?format=pdf").status_code == 400
         counted = c.get("/api/report/quality").json()["actors_established"]
         assert counted == {"password": 0, "oidc": 0, "token": 2, "claimed": 0}
-        assert "Steps recorded, by how the actor was proven" in c.get("/api/report/quality?format=html").text
+        assert "Steps recorded, by how the actor was established" in c.get("/api/report/quality?format=html").text
     with site.engine.connect() as conn:
         assert set(conn.scalars(sa.select(EventRow.auth))) == {"token"}
 

@@ -129,6 +129,7 @@ def test_every_route_and_role(site: Site) -> None:
                 assert error["exit_code"] == 5 and "Nothing was changed" in error["message"], where
                 after = dump(site.engine)
                 assert len(after.pop("access_log")) == len(before.pop("access_log")) + 1, where  # the refusal
+                after.pop("access_log_head"), before.pop("access_log_head")  # the log's chain head moves on
                 assert after == before, where
         path, body = case.build(site, _episode(site))
         with site.client() as anonymous:

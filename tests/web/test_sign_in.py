@@ -39,7 +39,7 @@ def status(site: Site, name: str = "kim", password: str = PASSWORD) -> int:
 def log(site: Site) -> list[tuple[str, str, str, dict]]:
     with site.engine.connect() as conn:
         rows = conn.execute(sa.select(AccessLogRow).order_by(AccessLogRow.id)).all()
-    return [(r.actor, r.action, r.outcome, r.detail) for r in rows]
+    return [(r.actor, r.action, r.outcome, {**r.detail, "auth": r.auth}) for r in rows]
 
 
 def test_sign_in_sets_a_strict_cookie_and_the_session_acts_with_csrf(site: Site) -> None:

@@ -66,9 +66,9 @@ def test_someone_the_provider_knows_but_pathway_does_not_is_refused(site: Site, 
     browser, location = start(site)
     assert browser.get(at_provider(location, "kim")).status_code == 401
     with site.engine.connect() as conn:
-        refused = conn.execute(sa.select(AccessLogRow.actor, AccessLogRow.detail).where(
+        refused = conn.execute(sa.select(AccessLogRow.actor, AccessLogRow.detail, AccessLogRow.auth).where(
             AccessLogRow.action == "session.create")).all()  # fmt: skip
-    assert [(a, d["reason"], d["auth"]) for a, d in refused] == [("mallory", "unknown user", "oidc"),
+    assert [(a, d["reason"], auth) for a, d, auth in refused] == [("mallory", "unknown user", "oidc"),
                                                                  ("kim", "disabled", "oidc")]  # fmt: skip
 
 
