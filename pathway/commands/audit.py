@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Any
 
 import click
 
-from pathway.commands.common import ID, App, Choice, PathwayGroup, ProgressBar, app, global_options
+from pathway.commands.common import ID, App, Choice, Integer, PathwayGroup, ProgressBar, app, emit, global_options, table
 from pathway.domain.fields import FieldError, parse_date
 from pathway.errors import InvalidInput
 from pathway.exports.records import Period
@@ -240,3 +240,30 @@ def checkpoint(out: Path | None) -> None:
                                   stdout=sys.stdout.buffer if target is None else None)  # fmt: skip
     where = "standard output" if target is None else data["out"]
     click.echo(f"Checkpoint of {data['events']['size']} events written to {where}.", err=True)
+
+
+@audit.command("access")
+@click.option("--user", "user_name", metavar="NAME", help="Only what this user did or was refused.")
+@click.option("--episode", "episode_id", type=ID, metavar="ID", help="Only what concerned this episode.")
+@click.option("--since", metavar="DATE", help="Only from this day on (YYYY-MM-DD, site time).")
+@click.option("--limit", type=Integer(0), default=0, metavar="N", help="At most N rows (default 0: all).")
+@global_options
+def access(user_name: str | None, episode_id: int | None, since: str | None, limit: int) -> None:
+    """List the access log: sign-ins, refusals, identified exports, user changes (admins, reviewers).
+
+    \b
+    Examples:
+      pathway --as rey audit access --since 2026-11-01
+      pathway --as amira audit access --user kim --episode 12
+    """
+    from pathway.services.access_review import list_access
+
+    a = app()
+    with a.uow() as uow:
+        rows = list_access(uow, user=user_name, episode_id=episode_id, since=date_option(since, "--since"),
+                           limit=limit or None, actor=a.actor(), now=a.now())  # fmt: skip
+    emit(rows, lambda data: table(
+        None, ("id", "at", "user", "role", "auth", "action", "outcome", "episode"),
+        ((r["id"], r["at"][:19], r["actor"], r["role"] or "", r["auth"], r["action"], r["outcome"],
+          r["episode_id"] if r["episode_id"] is not None else "") for r in data),
+    ))  # fmt: skip

@@ -102,6 +102,24 @@ def _read_password(name: str, from_stdin: bool) -> str:
     return str(click.prompt(f"New password for {name}", hide_input=True, confirmation_prompt=True, err=True))
 
 
+@user.command("revoke")
+@click.argument("name")
+@click.argument("role", type=Choice(ROLES))
+@global_options
+def revoke(name: str, role: str) -> None:
+    """Take ROLE from user NAME (the grant stays in the users' history).
+
+    \b
+    Example:
+      pathway --as amira user revoke kim coordinator
+    """
+    a = app()
+    with a.uow(write=True) as uow:
+        data = users.revoke_role(uow, name=name, role=role, actor=a.actor(), now=a.now())
+    roles = ", ".join(data["roles"]) or "no roles"
+    emit(data, lambda d: click.echo(f"{d['name']}: {roles}" + ("" if d["changed"] else f" (had no {role} role).")))
+
+
 @user.command("password")
 @click.argument("name")
 @click.option("--stdin", "from_stdin", is_flag=True, help="Read the password from one line of standard input.")

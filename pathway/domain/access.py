@@ -105,7 +105,7 @@ _CLINICIAN = _COORDINATOR | {
 MATRIX: dict[str, frozenset[str]] = {
     "coordinator": READ_ACTIONS | _COORDINATOR,
     "clinician": READ_ACTIONS | _CLINICIAN,
-    "reviewer": READ_ACTIONS | {"audit.export", "report.quality"},
+    "reviewer": READ_ACTIONS | {"audit.export", "report.quality", "audit.access"},
     "service": READ_ACTIONS | {"jobs.flag-overdue", "db.backup", "audit.checkpoint"},
     "admin": READ_ACTIONS
     | {
@@ -113,6 +113,7 @@ MATRIX: dict[str, frozenset[str]] = {
         "user.list",
         "user.disable",
         "user.enable",
+        "user.revoke",
         "user.password",  # another user's password; everyone may set their own
         "user.token",  # another user's API tokens; everyone may manage their own
         "rules.new",
@@ -120,6 +121,7 @@ MATRIX: dict[str, frozenset[str]] = {
         "rules.migrate",
         "db.backup",
         "audit.checkpoint",
+        "audit.access",
         AMEND_PATIENT,
     },
 }

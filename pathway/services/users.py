@@ -112,3 +112,23 @@ def set_enabled(uow: UnitOfWork, *, name: str, enabled: bool, actor: Actor, now:
     uow.session.add(UserChangeRow(at=now, actor=actor.name, user_name=name, change=change, role=None))
     uow.commit()
     return {**user_view(user), "changed": True}
+
+
+def revoke_role(uow: UnitOfWork, *, name: str, role: str, actor: Actor, now: datetime) -> dict[str, Any]:
+    """Take ``role`` from ``name``, recorded in the users' history (the grant's row goes, its record stays)."""
+    authorize(uow, actor, "user.revoke", now=now)
+    name, role = check_user_name(name), check_role(role)
+    user = uow.session.get(UserRow, name)
+    if user is None:
+        raise NotFound(f"There is no user {name}; `pathway user list` shows the users.")
+    grant = next((r for r in user.roles if r.role == role), None)
+    if grant is None:
+        return {**user_view(user), "changed": False}
+    if role == "admin" and _active_admins(uow) == {name}:
+        raise InvalidInput(f"{name} is the last active administrator; make someone else an admin first.")
+    uow.session.delete(grant)
+    uow.session.flush()
+    uow.session.expire(user, ["roles"])
+    uow.session.add(UserChangeRow(at=now, actor=actor.name, user_name=name, change="revoked", role=role))
+    uow.commit()
+    return {**user_view(user), "changed": True}

@@ -35,6 +35,8 @@ EXPECTED: dict[str, set[str]] = {
     "user.token": {"admin"},  # another user's; everyone may manage their own
     "db.backup": {"admin", "service"},
     "audit.checkpoint": {"admin", "service"},
+    "audit.access": {"admin", "reviewer"},
+    "user.revoke": {"admin"},
     "correct": {"coordinator", "clinician"},
     "void": {"coordinator", "clinician"},
     "amend.patient_ref": {"clinician", "admin"},
