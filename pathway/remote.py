@@ -166,7 +166,7 @@ class Remote:
             with self._client() as client, client.stream("GET", path, params=params) as response:
                 if response.status_code >= 400:
                     response.read()
-                    raise error_from(response.status_code, _json_or_none(response), self.login.server)
+                    raise error_from(response.status_code, json_or_none(response), self.login.server)
                 for chunk in response.iter_bytes():
                     into.write(chunk)
                 return dict(response.headers)
@@ -180,7 +180,8 @@ def _param(value: Any) -> str:
     return str(value)
 
 
-def _json_or_none(response: Any) -> Any:
+def json_or_none(response: Any) -> Any:
+    """A response's JSON body, or None when it has none."""
     try:
         return response.json()
     except ValueError:

@@ -175,10 +175,12 @@ def _export_through(server: Remote, fmt: str, period: Period, target: Path | Non
                 for name in archive.namelist():
                     if "/" in name or not name.endswith(".ndjson"):
                         raise InvalidInput(f"The server's FHIR archive holds {name!r}, not an NDJSON file.")
-                    with archive.open(name) as source:
-                        data = source.read()
-                    folder.open(name).write(data)
-                    resources[name.removesuffix(".ndjson")] = data.count(b"\n")
+                    with archive.open(name) as source:  # streamed: a large export never sits in memory
+                        into, lines = folder.open(name), 0
+                        for line in source:
+                            into.write(line)
+                            lines += 1
+                    resources[name.removesuffix(".ndjson")] = lines
             summary.update(out=str(folder.target), resources=resources)
         elif target is not None:
             placed = AtomicFile(target)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 
 from pathway.commands.common import Integer, app, emit, global_options
-from pathway.errors import InvalidInput
+from pathway.errors import AccessDenied, InvalidInput
 
 
 @click.command("login")
@@ -37,26 +37,22 @@ def login(url: str, name: str | None, expires_days: int) -> None:
     try:
         with httpx.Client(base_url=server, timeout=remote.TIMEOUT) as client:
             signed = client.post("/api/session", json={"name": name, "password": password})
+            if signed.status_code == 401:  # wrong name or password, or locked out: the server's sentence
+                reason = (remote.json_or_none(signed) or {}).get("error", {}).get("message", "not signed in")
+                raise AccessDenied(f"Signing in to {server} failed: {reason}")
             if signed.status_code != 201:
-                raise remote.error_from(signed.status_code, _json(signed), server)
+                raise remote.error_from(signed.status_code, remote.json_or_none(signed), server)
             csrf = {"X-CSRF-Token": signed.json()["csrf_token"]}
             made = client.post("/api/tokens", json={"expires_days": expires_days, "note": "pathway login"},
                                headers=csrf)  # fmt: skip
             if made.status_code != 201:
-                raise remote.error_from(made.status_code, _json(made), server)
+                raise remote.error_from(made.status_code, remote.json_or_none(made), server)
             client.delete("/api/session", headers=csrf)
     except httpx.HTTPError as exc:
         raise InvalidInput(f"Cannot reach the server at {server} ({type(exc).__name__}).") from None
     path = remote.save_login(server, made.json()["token"], name)
     emit({"server": server, "user": name, "config": str(path)},
          lambda d: click.echo(f"Signed in to {d['server']} as {d['user']}; the token is kept in {d['config']}."))
-
-
-def _json(response: object) -> object:
-    try:
-        return response.json()  # type: ignore[attr-defined]
-    except ValueError:
-        return None
 
 
 @click.command("logout")
