@@ -10,8 +10,16 @@ import sqlalchemy as sa
 
 from pathway.db.models import UNRESOLVED, EpisodeRow, FlagRow
 from pathway.db.uow import UnitOfWork
+from pathway.domain.patients import patient_key
+from pathway.domain.states import STATES
 from pathway.domain.timers import KINDS, clearing_triggers
 from pathway.errors import InvalidInput
+
+MIN_SEARCH = 3
+
+
+def _escape_like(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
 
 
 def status(due_on: date, overdue_on: date, today: date) -> str:
@@ -27,16 +35,24 @@ def worklist(
     overdue_only: bool = False,
     due_within: int = 0,
     kind: str | None = None,
+    state: str | None = None,
+    search: str | None = None,
     limit: int | None = None,
+    offset: int = 0,
 ) -> Iterator[dict[str, Any]]:
     """Unresolved flags opened by the job or due by ``today + due_within``, most overdue first.
 
     Reads ix_flags_worklist in order, so the first page costs the same on a million
     episodes as on a hundred. Rows carry the patient reference: coordinators need it;
-    it is never logged.
+    it is never logged. ``search`` keeps rows whose reference contains it (case-insensitive,
+    at least 3 characters: fewer would match most of a clinic); ``offset`` pages on.
     """
     if kind is not None and kind not in KINDS:
         raise InvalidInput(f"There is no flag kind {kind!r}; the kinds are: {', '.join(KINDS)}.")
+    if state is not None and state not in STATES:
+        raise InvalidInput(f"There is no state {state!r}; the states are: {', '.join(STATES)}.")
+    if search is not None and len(search.strip()) < MIN_SEARCH:
+        raise InvalidInput(f"Search with at least {MIN_SEARCH} characters of the patient reference.")
     if due_within < 0:
         raise InvalidInput("--due-within takes a number of days, 0 or more.")
     f, e = FlagRow.__table__, EpisodeRow.__table__
@@ -53,8 +69,15 @@ def worklist(
         query = query.where(f.c.overdue_on <= today)
     if kind is not None:
         query = query.where(f.c.kind == kind)
+    if state is not None:
+        query = query.where(e.c.state == state)
+    if search is not None:
+        pattern = "%" + _escape_like(patient_key(search)) + "%"
+        query = query.where(e.c.patient_key.like(pattern, escape="\\"))
     if limit:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     for r in uow.session.execute(query.execution_options(yield_per=500)):
         yield {
             "episode_id": r.episode_id,

@@ -1,4 +1,4 @@
-"""The application factory: routes, error handlers, security headers, one pooled engine."""
+"""The application factory: API routes, pages, static files, error handlers, security headers, one pooled engine."""
 
 from __future__ import annotations
 
@@ -8,7 +8,8 @@ from typing import Any
 import sqlalchemy as sa
 from starlette.applications import Starlette
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Mount, Route
+from starlette.staticfiles import StaticFiles
 from starlette.types import ASGIApp
 
 from pathway import __version__
@@ -16,6 +17,8 @@ from pathway.web import openapi
 from pathway.web.call import Call, endpoint
 from pathway.web.errors import HANDLERS
 from pathway.web.headers import SecurityHeaders
+from pathway.web.pages import ROUTES as PAGES
+from pathway.web.pages.view import page
 from pathway.web.routes import ApiRoute, audit, episodes, rules, session, sso, tokens, work
 from pathway.web.settings import Settings
 
@@ -39,9 +42,12 @@ def create_app(engine: sa.Engine, settings: Settings | None = None, extra: Seque
 
     ``extra`` routes are served too but not documented (the benchmark's floor endpoint).
     """
+    api = [Route(r.path, endpoint(r.handler, signed_in=r.signed_in, status=r.status), methods=[r.method],
+                 name=r.handler.__name__) for r in (*ROUTES, *extra)]
+    pages = [Route(p.path, page(p.handler, signed_in=p.signed_in), methods=[p.method],
+                   name=f"page_{p.handler.__module__.rsplit('.', 1)[-1]}_{p.handler.__name__}") for p in PAGES]
     app = Starlette(
-        routes=[Route(r.path, endpoint(r.handler, signed_in=r.signed_in, status=r.status), methods=[r.method],
-                      name=r.handler.__name__) for r in (*ROUTES, *extra)],
+        routes=[*api, *pages, Mount("/static", StaticFiles(packages=[("pathway.web", "static")]), name="static")],
         exception_handlers=HANDLERS,
     )  # fmt: skip
     app.state.engine = engine

@@ -82,7 +82,7 @@ class Call:
 Handler = Callable[[Call], Any]
 
 
-async def _read(request: Request, limit: int) -> bytes:
+async def read_body(request: Request, limit: int) -> bytes:
     declared = request.headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limit:
         raise TooLarge(f"The request body is over {limit} bytes; send less.")
@@ -100,7 +100,7 @@ def endpoint(handler: Handler, *, signed_in: bool = True, status: int = 200) -> 
 
     async def run(request: Request) -> Response:
         state = request.app.state
-        body = await _read(request, state.settings.max_body) if request.method in UNSAFE else b""
+        body = await read_body(request, state.settings.max_body) if request.method in UNSAFE else b""
 
         def work() -> Response:
             call = Call(request, state.engine, state.settings, state.settings.clock(), body)
