@@ -6,7 +6,7 @@ PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench docs docs-serve clean
+.PHONY: demo test bench docs docs-serve screenshots clean
 
 $(BIN)/pathway: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -19,6 +19,7 @@ demo: $(BIN)/pathway
 # mypy first (seconds), then the suite on every core, a test file per worker (files share
 # their databases, so they stay on one worker).
 test: $(BIN)/pathway
+	sh .ci/browser
 	$(BIN)/python -m mypy
 	$(BIN)/python -m pytest -n $(or $(JOBS),auto) --dist loadfile
 
@@ -32,6 +33,11 @@ docs: $(BIN)/pathway
 
 docs-serve: $(BIN)/pathway
 	$(BIN)/python -m mkdocs serve --dev-addr 127.0.0.1:8001
+
+# Refresh the screenshots the README and docs show, from the browser tests.
+screenshots: $(BIN)/pathway
+	sh .ci/browser
+	PATHWAY_SCREENSHOTS=docs/images $(BIN)/python -m pytest tests/web/browser -q -k sqlite
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis *.egg-info site

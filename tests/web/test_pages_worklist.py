@@ -101,3 +101,36 @@ def test_signing_out_ends_the_session(site: Site) -> None:
         out = client.post("/logout", data={"csrf_token": csrf_of(page.text)})
         assert out.status_code == 303 and out.headers["location"] == "/login?signed_out=1"
         assert client.get("/").status_code == 303
+
+
+def _statements(site: Site, client: httpx.Client, path: str) -> int:
+    import sqlalchemy as sa
+
+    seen: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        seen.append(statement)
+
+    sa.event.listen(site.engine, "before_cursor_execute", note)
+    try:
+        assert client.get(path).status_code == 200
+    finally:
+        sa.event.remove(site.engine, "before_cursor_execute", note)
+    return len(seen)
+
+
+def test_the_worklist_page_costs_the_same_queries_for_two_rows_as_for_a_full_page(site: Site) -> None:
+    for n in range(2):
+        _overdue(site, f"MRN-Q-{n}")
+    with browser(site) as client:
+        client.get("/")  # the session's first use may move its idle deadline: not what is measured
+        few = _statements(site, client, "/")
+        for n in range(2, 55):
+            site.pathway.ok("--as", "kim", "episode", "open", "--patient", f"MRN-Q-{n}", "--side", "left",
+                            "--referred-on", "2026-01-05")  # fmt: skip
+            site.pathway.ok("--as", "kim", "advance", str(n + 1), "order_radiographs", "--on", "2026-01-06")
+        site.pathway.ok("--as", "cron", "jobs", "flag-overdue")
+        page = client.get("/")
+        assert page.text.count('<tr class="overdue">') == 50 and "Next page" in page.text
+        assert _statements(site, client, "/") == few
+        assert "Previous page" in client.get("/?page=2").text
