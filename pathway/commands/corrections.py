@@ -7,6 +7,7 @@ from typing import Any
 import click
 
 from pathway.commands.common import ID, app, emit, global_options, value_text
+from pathway.domain.decisions import parse_assignments
 from pathway.domain.history import CORRECT, VOID
 from pathway.services import corrections as service
 
@@ -38,14 +39,20 @@ def correct(
       pathway correct 12 5 --set ifs_mm=17 --reason "IFS mis-keyed"
     """
     a = app()
-    with a.uow(write=True) as uow:
-        actions = service.rights(uow, episode_id=episode_id, seq=seq, change=CORRECT, assignments=assignments,
-                                 override=override_reason is not None)  # fmt: skip
-        actor = a.authorize(uow, *actions, episode_id=episode_id)
-        result = service.correct(
-            uow, episode_id=episode_id, seq=seq, assignments=assignments, occurred_on=occurred_on, reason=reason,
-            override_reason=override_reason, actor=actor, now=a.now(), expect_version=expect_version,
-        )  # fmt: skip
+    if server := a.remote():
+        body = {"fields": parse_assignments(assignments), "occurred_on": occurred_on, "reason": reason,
+                "override_reason": override_reason, "expect_version": expect_version}  # fmt: skip
+        result = server.call("POST", f"/api/episodes/{episode_id}/events/{seq}/correct", body=body)
+    else:
+        with a.uow(write=True) as uow:
+            actions = service.rights(uow, episode_id=episode_id, seq=seq, change=CORRECT, assignments=assignments,
+                                     override=override_reason is not None)  # fmt: skip
+            actor = a.authorize(uow, *actions, episode_id=episode_id)
+            result = service.correct(
+                uow, episode_id=episode_id, seq=seq, assignments=assignments, occurred_on=occurred_on,
+                reason=reason, override_reason=override_reason, actor=actor, now=a.now(),
+                expect_version=expect_version,
+            )  # fmt: skip
     _note_unused(result)
     emit(result, _human)
 
@@ -68,14 +75,18 @@ def void(episode_id: int, seq: int, reason: str, override_reason: str | None, ex
       pathway void 12 9 --reason "follow-up recorded twice"
     """
     a = app()
-    with a.uow(write=True) as uow:
-        actions = service.rights(uow, episode_id=episode_id, seq=seq, change=VOID,
-                                 override=override_reason is not None)  # fmt: skip
-        actor = a.authorize(uow, *actions, episode_id=episode_id)
-        result = service.void(
-            uow, episode_id=episode_id, seq=seq, reason=reason, override_reason=override_reason, actor=actor,
-            now=a.now(), expect_version=expect_version,
-        )  # fmt: skip
+    if server := a.remote():
+        body = {"reason": reason, "override_reason": override_reason, "expect_version": expect_version}
+        result = server.call("POST", f"/api/episodes/{episode_id}/events/{seq}/void", body=body)
+    else:
+        with a.uow(write=True) as uow:
+            actions = service.rights(uow, episode_id=episode_id, seq=seq, change=VOID,
+                                     override=override_reason is not None)  # fmt: skip
+            actor = a.authorize(uow, *actions, episode_id=episode_id)
+            result = service.void(
+                uow, episode_id=episode_id, seq=seq, reason=reason, override_reason=override_reason, actor=actor,
+                now=a.now(), expect_version=expect_version,
+            )  # fmt: skip
     _note_unused(result)
     emit(result, _human)
 

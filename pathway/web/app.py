@@ -19,12 +19,12 @@ from pathway.web.errors import HANDLERS
 from pathway.web.headers import SecurityHeaders
 from pathway.web.pages import ROUTES as PAGES
 from pathway.web.pages.view import page
-from pathway.web.routes import ApiRoute, audit, episodes, rules, session, sso, tokens, work
+from pathway.web.routes import ApiRoute, audit, corrections, episodes, rules, session, sso, tokens, work
 from pathway.web.settings import Settings
 
 
 def _routes() -> list[ApiRoute]:
-    table = [*session.ROUTES, *sso.ROUTES, *tokens.ROUTES, *episodes.ROUTES, *work.ROUTES, *audit.ROUTES,
+    table = [*session.ROUTES, *sso.ROUTES, *tokens.ROUTES, *episodes.ROUTES, *corrections.ROUTES, *work.ROUTES, *audit.ROUTES,
              *rules.ROUTES]
 
     def spec(_call: Call) -> Any:

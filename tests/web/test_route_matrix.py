@@ -46,6 +46,15 @@ def _draft(site: Site) -> int:
         return int(c.post("/api/rules", json={"toml": _toml(site), "note": "draft"}).json()["version"])
 
 
+def _stepped(site: Site, episode_id: int) -> int:
+    """Event 2 of the episode: radiographs ordered (the opening event cannot be voided)."""
+    with site.as_("clinician") as c:
+        answer = c.post(f"/api/episodes/{episode_id}/advance", json={"trigger": "order_radiographs",
+                                                                     "occurred_on": "2026-01-06"})  # fmt: skip
+        assert answer.status_code == 200, answer.text
+    return 2
+
+
 def _activated(site: Site) -> int:
     version = _draft(site)
     with site.as_("admin") as c:
@@ -68,6 +77,10 @@ CASES = [
     Case("POST", "/api/episodes/{id}/advance", ("advance.order_mri", "override"), 200,
          lambda s, e: (f"/api/episodes/{e}/advance", {"trigger": "order_mri", "occurred_on": "2026-01-06",
                                                      "override_reason": "MDT agreed"})),
+    Case("POST", "/api/episodes/{id}/events/{seq}/correct", ("correct", "episode.open"), 200,
+         lambda s, e: (f"/api/episodes/{e}/events/1/correct", {"fields": {"referred_on": "2026-01-04"}, "reason": "typo"})),
+    Case("POST", "/api/episodes/{id}/events/{seq}/void", ("void", "advance.order_radiographs"), 200,
+         lambda s, e: (f"/api/episodes/{e}/events/{_stepped(s, e)}/void", {"reason": "wrong patient"})),
     Case("GET", "/api/worklist", ("worklist",), 200, lambda s, e: ("/api/worklist?due_within=7", None)),
     Case("POST", "/api/jobs/flag-overdue", ("jobs.flag-overdue",), 200, lambda s, e: ("/api/jobs/flag-overdue", {})),
     Case("GET", "/api/audit/verify", ("audit.verify",), 200, lambda s, e: ("/api/audit/verify", None)),
