@@ -29,8 +29,11 @@ def add(name: str, role: str) -> None:
       pathway --as amira user add bo --role coordinator
     """
     a = app()
-    with a.uow(write=True) as uow:
-        data = users.add_user(uow, name=name, role=role, actor=a.actor(), now=a.now())
+    if server := a.remote():
+        data = server.call("POST", "/api/users", body={"name": name, "role": role})
+    else:
+        with a.uow(write=True) as uow:
+            data = users.add_user(uow, name=name, role=role, actor=a.actor(), now=a.now())
     emit(data, lambda d: click.echo(f"{d['name']}: {', '.join(d['roles'])}" + ("" if d["changed"] else " (unchanged)")))
 
 
@@ -44,8 +47,11 @@ def list_() -> None:
       pathway user list
     """
     a = app()
-    with a.uow() as uow:
-        data = users.list_users(uow, actor=a.actor(), now=a.now())
+    if server := a.remote():
+        data = server.call("GET", "/api/users")
+    else:
+        with a.uow() as uow:
+            data = users.list_users(uow, actor=a.actor(), now=a.now())
     emit(data, _list_human)
 
 
@@ -61,10 +67,20 @@ def _list_human(data: list[dict[str, Any]]) -> None:
     )  # fmt: skip
 
 
+def _path(name: str) -> str:
+    """A user name as one URL path segment."""
+    from urllib.parse import quote
+
+    return quote(name, safe="")
+
+
 def _toggle(name: str, enabled: bool) -> None:
     a = app()
-    with a.uow(write=True) as uow:
-        data = users.set_enabled(uow, name=name, enabled=enabled, actor=a.actor(), now=a.now())
+    if server := a.remote():
+        data = server.call("POST", f"/api/users/{_path(name)}/{'enable' if enabled else 'disable'}", body={})
+    else:
+        with a.uow(write=True) as uow:
+            data = users.set_enabled(uow, name=name, enabled=enabled, actor=a.actor(), now=a.now())
     state = "active" if data["active"] else "disabled"
     emit(data, lambda d: click.echo(f"{d['name']} is {state}" + ("." if d["changed"] else " (unchanged).")))
 
@@ -114,8 +130,11 @@ def revoke(name: str, role: str) -> None:
       pathway --as amira user revoke kim coordinator
     """
     a = app()
-    with a.uow(write=True) as uow:
-        data = users.revoke_role(uow, name=name, role=role, actor=a.actor(), now=a.now())
+    if server := a.remote():
+        data = server.call("POST", f"/api/users/{_path(name)}/revoke", body={"role": role})
+    else:
+        with a.uow(write=True) as uow:
+            data = users.revoke_role(uow, name=name, role=role, actor=a.actor(), now=a.now())
     roles = ", ".join(data["roles"]) or "no roles"
     emit(data, lambda d: click.echo(f"{d['name']}: {roles}" + ("" if d["changed"] else f" (had no {role} role).")))
 
@@ -137,9 +156,13 @@ def password(name: str, from_stdin: bool) -> None:
     from pathway.services import passwords
 
     a = app()
+    server = a.remote()
     text = _read_password(name, from_stdin)
-    with a.uow(write=True) as uow:
-        data = passwords.set_password(uow, name=name, password=text, actor=a.actor(), now=a.now())
+    if server:
+        data = server.call("PUT", f"/api/users/{_path(name)}/password", body={"password": text})
+    else:
+        with a.uow(write=True) as uow:
+            data = passwords.set_password(uow, name=name, password=text, actor=a.actor(), now=a.now())
     emit(data, lambda d: click.echo(f"Password set for {d['name']}."))
 
 
@@ -163,9 +186,13 @@ def token_create(name: str, expires_days: int | None, note: str) -> None:
     from pathway.services import tokens
 
     a = app()
-    with a.uow(write=True) as uow:
-        data = tokens.create_token(uow, name=name, expires_days=expires_days, note=note, actor=a.actor(),
-                                   now=a.now())  # fmt: skip
+    if server := a.remote():
+        data = server.call("POST", f"/api/users/{_path(name)}/tokens", body={"expires_days": expires_days,
+                                                                              "note": note})  # fmt: skip
+    else:
+        with a.uow(write=True) as uow:
+            data = tokens.create_token(uow, name=name, expires_days=expires_days, note=note, actor=a.actor(),
+                                       now=a.now())  # fmt: skip
     if a.json:
         emit({"token": data["token"]}, lambda d: click.echo(d["token"]))
         return
@@ -186,8 +213,11 @@ def token_list(name: str) -> None:
     from pathway.services import tokens
 
     a = app()
-    with a.uow() as uow:
-        data = tokens.list_tokens(uow, name=name, actor=a.actor(), now=a.now())
+    if server := a.remote():
+        data = server.call("GET", f"/api/users/{_path(name)}/tokens")
+    else:
+        with a.uow() as uow:
+            data = tokens.list_tokens(uow, name=name, actor=a.actor(), now=a.now())
     emit(data, lambda d: table(
         None, ("id", "note", "created", "expires", "revoked", "last used"),
         ((t["id"], t["note"], t["created_at"][:16], (t["expires_at"] or "never")[:16], (t["revoked_at"] or "")[:16],
@@ -208,7 +238,10 @@ def token_revoke(name: str, token_id: int) -> None:
     from pathway.services import tokens
 
     a = app()
-    with a.uow(write=True) as uow:
-        data = tokens.revoke_token(uow, name=name, token_id=token_id, actor=a.actor(), now=a.now())
+    if server := a.remote():
+        data = server.call("POST", f"/api/users/{_path(name)}/tokens/{token_id}/revoke", body={})
+    else:
+        with a.uow(write=True) as uow:
+            data = tokens.revoke_token(uow, name=name, token_id=token_id, actor=a.actor(), now=a.now())
     emit(data, lambda d: click.echo(f"Token {d['id']} of {name} is revoked" + ("." if d["changed"] else
                                                                                " (it was already).")))  # fmt: skip

@@ -19,13 +19,13 @@ from pathway.web.errors import HANDLERS
 from pathway.web.headers import SecurityHeaders
 from pathway.web.pages import ROUTES as PAGES
 from pathway.web.pages.view import page
-from pathway.web.routes import ApiRoute, audit, corrections, episodes, rules, session, sso, tokens, work
+from pathway.web.routes import ApiRoute, audit, corrections, episodes, rules, session, sso, tokens, users, work
 from pathway.web.settings import Settings
 
 
 def _routes() -> list[ApiRoute]:
     table = [*session.ROUTES, *sso.ROUTES, *tokens.ROUTES, *episodes.ROUTES, *corrections.ROUTES, *work.ROUTES, *audit.ROUTES,
-             *rules.ROUTES]
+             *rules.ROUTES, *users.ROUTES]
 
     def spec(_call: Call) -> Any:
         return JSONResponse(openapi.document(table, __version__))

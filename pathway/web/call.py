@@ -74,7 +74,7 @@ class Call:
         text = self.request.path_params[name]
         value = int(text) if str(text).isascii() and str(text).isdigit() else -1
         if not 0 <= value <= MAX_ID:
-            what = {"id": "episode", "seq": "event"}.get(name, "rule set")
+            what = {"id": "episode", "seq": "event", "token": "token"}.get(name, "rule set")
             raise NotFound(f"There is no {what} {str(text)[:20]}.")
         return value
 

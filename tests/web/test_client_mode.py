@@ -116,10 +116,11 @@ def test_the_server_decides_rights_by_the_token_not_by_a_claim(site: Site) -> No
     assert "cron (service) may not" in refused.stderr
 
 
-def test_commands_the_api_does_not_offer_say_where_to_run_them(site: Site) -> None:
-    result = run(("user", "list"), client_env(site, "admin"))
+def test_commands_the_api_does_not_offer_say_where_to_run_them(site: Site, tmp_path: Path) -> None:
+    result = run(("db", "backup", str(tmp_path / "never-written.sqlite3")), client_env(site, "admin"))
     assert result.exit_code == 2
     assert "the API does not offer it" in result.stderr and "--db URL" in result.stderr
+    assert not (tmp_path / "never-written.sqlite3").exists()
 
 
 def test_a_bad_token_or_an_unreachable_server_is_a_sentence(site: Site, tmp_path: Path) -> None:
@@ -207,3 +208,52 @@ def test_the_quality_report_through_the_server_reads_the_same(site: Site, fmt: s
     direct = run(("--db", site.pathway.url, "--as", USER_OF["clinician"], *args), {"PATHWAY_SERVER": None})
     assert served.exit_code == direct.exit_code == 0, served.output
     assert served.stdout == direct.stdout
+
+
+USER_WALK = [
+    ("user", "add", "{name}", "--role", "coordinator"),
+    ("user", "add", "{name}", "--role", "clinician"),
+    ("user", "add", "{name}", "--role", "wizard"),  # exit 2
+    ("user", "revoke", "{name}", "coordinator"),
+    ("user", "revoke", "{name}", "coordinator"),  # unchanged
+    ("user", "disable", "{name}"),
+    ("user", "enable", "{name}"),
+    ("user", "revoke", "amira", "admin"),  # the last administrator: refused
+    ("user", "disable", "nobody-here"),  # exit 3
+]
+
+
+@pytest.mark.parametrize("json_mode", [False, True], ids=["text", "json"])
+def test_user_management_prints_the_same_through_the_server_as_directly(site: Site, json_mode: bool) -> None:
+    mode = ("--json",) if json_mode else ()
+
+    def steps(prefix: tuple[str, ...], env: dict[str, str | None], name: str) -> list[tuple[int, str, str]]:
+        seen = []
+        for step in USER_WALK:
+            result = run((*prefix, *(a.replace("{name}", name) for a in step)), env)
+            shown = [NEUTRAL[0][0].sub("<instant>", t).replace(name, "<name>") for t in (result.stdout, result.stderr)]
+            seen.append((result.exit_code, *shown))
+        return seen
+
+    served = steps(mode, client_env(site, "admin"), "served-user")
+    direct = steps(("--db", site.pathway.url, "--as", "amira", *mode), {"PATHWAY_SERVER": None}, "direct-user")
+    assert [code for code, _, _ in served] == [code for code, _, _ in direct]
+    assert served == direct
+    listed = json.loads(run(("--json", "user", "list"), client_env(site, "admin")).stdout)
+    assert {"served-user", "direct-user"} <= {u["name"] for u in listed}
+    refused = run(("user", "add", "x-user", "--role", "coordinator"), client_env(site, "coordinator"))
+    assert refused.exit_code == 5
+
+
+def test_a_token_made_through_the_server_works_and_is_revoked_through_it(site: Site) -> None:
+    env = client_env(site, "admin")
+    made = json.loads(run(("--json", "user", "token", "create", "cron", "--note", "nightly"), env).stdout)
+    mine = {**env, "PATHWAY_TOKEN": made["token"]}
+    assert run(("--json", "worklist"), mine).exit_code == 0
+    tokens = json.loads(run(("--json", "user", "token", "list", "cron"), env).stdout)
+    newest = max(tokens, key=lambda t: t["id"])
+    assert newest["note"] == "nightly"
+    assert run(("user", "token", "revoke", "cron", str(newest["id"])), env).exit_code == 0
+    assert run(("worklist",), mine).exit_code == 5
+    password = CliRunner(env=env).invoke(cli, ["user", "password", "kim", "--stdin"], input="short\n")
+    assert password.exit_code == 2 and "12 characters" in password.output

@@ -55,6 +55,22 @@ def _stepped(site: Site, episode_id: int) -> int:
     return 2
 
 
+def _person(site: Site, episode_id: int) -> str:
+    """A new coordinator to act on (named after the fresh episode, so each case has its own)."""
+    name = f"p{episode_id}"
+    with site.as_("admin") as c:
+        assert c.post("/api/users", json={"name": name, "role": "coordinator"}).status_code == 200
+    return name
+
+
+def _token_of(site: Site, episode_id: int) -> str:
+    name = _person(site, episode_id)
+    with site.as_("admin") as c:
+        answer = c.post(f"/api/users/{name}/tokens", json={"note": "matrix"})
+        assert answer.status_code == 201, answer.text
+    return f"/api/users/{name}/tokens/{answer.json()['id']}/revoke"
+
+
 def _activated(site: Site) -> int:
     version = _draft(site)
     with site.as_("admin") as c:
@@ -81,6 +97,22 @@ CASES = [
          lambda s, e: (f"/api/episodes/{e}/events/1/correct", {"fields": {"referred_on": "2026-01-04"}, "reason": "typo"})),
     Case("POST", "/api/episodes/{id}/events/{seq}/void", ("void", "advance.order_radiographs"), 200,
          lambda s, e: (f"/api/episodes/{e}/events/{_stepped(s, e)}/void", {"reason": "wrong patient"})),
+    Case("GET", "/api/users", ("user.list",), 200, lambda s, e: ("/api/users", None)),
+    Case("POST", "/api/users", ("user.add",), 200, lambda s, e: ("/api/users", {"name": f"n{e}", "role": "reviewer"})),
+    Case("POST", "/api/users/{name}/disable", ("user.disable",), 200,
+         lambda s, e: (f"/api/users/{_person(s, e)}/disable", {})),
+    Case("POST", "/api/users/{name}/enable", ("user.enable",), 200,
+         lambda s, e: (f"/api/users/{_person(s, e)}/enable", {})),
+    Case("POST", "/api/users/{name}/revoke", ("user.revoke",), 200,
+         lambda s, e: (f"/api/users/{_person(s, e)}/revoke", {"role": "coordinator"})),
+    Case("PUT", "/api/users/{name}/password", ("user.password",), 200,
+         lambda s, e: (f"/api/users/{_person(s, e)}/password", {"password": "a long enough passphrase"})),
+    Case("GET", "/api/users/{name}/tokens", ("user.token",), 200,
+         lambda s, e: (f"/api/users/{_person(s, e)}/tokens", None)),
+    Case("POST", "/api/users/{name}/tokens", ("user.token",), 201,
+         lambda s, e: (f"/api/users/{_person(s, e)}/tokens", {"note": "for a script", "expires_days": 30})),
+    Case("POST", "/api/users/{name}/tokens/{token}/revoke", ("user.token",), 200,
+         lambda s, e: (_token_of(s, e), {})),
     Case("GET", "/api/worklist", ("worklist",), 200, lambda s, e: ("/api/worklist?due_within=7", None)),
     Case("POST", "/api/jobs/flag-overdue", ("jobs.flag-overdue",), 200, lambda s, e: ("/api/jobs/flag-overdue", {})),
     Case("GET", "/api/audit/verify", ("audit.verify",), 200, lambda s, e: ("/api/audit/verify", None)),
