@@ -1,12 +1,13 @@
 # Two entry points for a fresh machine with Python 3.11:
 #   make demo   - one synthetic patient through the pathway on a throwaway database
+#   (make serve-demo - the web pages on a throwaway clinic of synthetic patients)
 #   make test   - the whole test suite, on SQLite and on PostgreSQL (127.0.0.1:5432)
 #   make docs   - the documentation site into site/ (make docs-serve: served while you edit)
 PYTHON ?= python3.11
 VENV ?= .venv
 BIN := $(VENV)/bin
 
-.PHONY: demo test bench docs docs-serve screenshots clean
+.PHONY: demo serve-demo test bench docs docs-serve screenshots clean
 
 $(BIN)/pathway: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +16,9 @@ $(BIN)/pathway: pyproject.toml
 
 demo: $(BIN)/pathway
 	$(BIN)/pathway demo
+
+serve-demo: $(BIN)/pathway
+	$(BIN)/pathway serve --demo
 
 # mypy first (seconds), then the suite on every core, a test file per worker (files share
 # their databases, so they stay on one worker).
