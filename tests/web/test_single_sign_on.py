@@ -85,3 +85,21 @@ def test_an_answer_for_a_login_started_elsewhere_is_refused(site: Site, provider
 def test_without_a_provider_single_sign_on_is_not_found(site: Site) -> None:
     with httpx.Client(base_url=site.url) as browser:
         assert browser.get("/api/oidc/login").status_code == 404
+
+
+def test_a_browser_comes_back_from_the_provider_to_the_worklist_and_the_sign_in_page_offers_it(
+    site: Site, provider: str
+) -> None:
+    with httpx.Client(base_url=site.url, timeout=60) as page:
+        assert 'href="/api/oidc/login"' in page.get("/login").text
+    browser, location = start(site)
+    back = at_provider(location, "kim")
+    response = browser.get(back, headers={"Accept": "text/html,application/xhtml+xml"})
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    worklist = browser.get("/")
+    assert worklist.status_code == 200 and "kim" in worklist.text and "<h1>Worklist" in worklist.text
+
+
+def test_without_a_provider_the_sign_in_page_offers_passwords_only(site: Site) -> None:
+    with httpx.Client(base_url=site.url, timeout=60) as page:
+        assert "/api/oidc/login" not in page.get("/login").text

@@ -43,7 +43,9 @@ def oidc_callback(call: Call) -> Response:
         signed = sso.finish(uow, provider, code=params.get("code", ""), state=params.get("state", ""),
                             cookie_state=call.request.cookies.get(STATE_COOKIE, ""),
                             redirect_uri=_redirect_uri(call), now=call.now)  # fmt: skip
-    response = JSONResponse({"name": signed.name, "auth": signed.auth, "csrf_token": signed.csrf})
+    browser = "text/html" in call.request.headers.get("accept", "")
+    response: Response = (RedirectResponse("/", status_code=303) if browser  # a person: on to the worklist
+                          else JSONResponse({"name": signed.name, "auth": signed.auth, "csrf_token": signed.csrf}))
     secure = call.request.url.scheme == "https"
     response.set_cookie(COOKIE, signed.session_id, httponly=True, samesite="lax", secure=secure, path="/",
                         max_age=int(call.settings.policy.absolute.total_seconds()))  # fmt: skip
