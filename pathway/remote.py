@@ -174,6 +174,23 @@ class Remote:
             raise self._failed(exc) from None
 
 
+    def upload(self, path: str, *, query: dict[str, Any], source: IO[bytes]) -> tuple[int, Any]:
+        """Stream a file to an upload route; the status and JSON answer (an error without a body raises)."""
+        import httpx
+
+        params = {k: _param(v) for k, v in query.items() if v is not None and v is not False}
+        try:
+            with self._client() as client:
+                response = client.post(path, params=params, content=iter(lambda: source.read(1 << 20), b""),
+                                       headers={"Content-Type": "application/octet-stream"})  # fmt: skip
+        except httpx.HTTPError as exc:
+            raise self._failed(exc) from None
+        data = json_or_none(response)
+        if response.status_code >= 400 and not (isinstance(data, dict) and "rows" in data):
+            raise error_from(response.status_code, data, self.login.server)
+        return response.status_code, data
+
+
 def _param(value: Any) -> str:
     if value is True:
         return "true"

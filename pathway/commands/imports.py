@@ -9,13 +9,16 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from pathway.commands.common import COUNT, Choice, ProgressBar, app, global_options
 from pathway.imports.readers import FORMATS
 from pathway.services import imports as service
+
+if TYPE_CHECKING:
+    from pathway.remote import Remote
 
 _SHOWN = 50  # refused rows listed on the terminal; --json lists them all
 _SUBCOMMAND = "pathway.import.subcommand"
@@ -105,6 +108,9 @@ def import_(file: Path, fmt: str | None, dry_run: bool, override_reason: str | N
       pathway import caseload.csv --override-reason "agreed at MDT"
     """
     a = app()
+    if server := a.remote():
+        _finish(_import_through(server, file, fmt, dry_run, override_reason, rules_version), a.json)
+        return
     with a.uow() as uow:
         a.authorize(uow, "import")  # refused users learn nothing, not even whether the file is readable
     bar = ProgressBar() if sys.stderr.isatty() else None
@@ -125,22 +131,30 @@ def import_(file: Path, fmt: str | None, dry_run: bool, override_reason: str | N
     _finish(report, a.json)
 
 
-def _exit_code(report: dict[str, Any]) -> int:
-    kinds = {p["kind"] for p in report["refused"]}
-    if not kinds:
-        return 0
-    return 2 if kinds & {"invalid", "not_checked"} else 1
+def _import_through(server: Remote, file: Path, fmt: str | None, dry_run: bool, override_reason: str | None,
+                    rules_version: int | None) -> dict[str, Any]:  # fmt: skip
+    """Send FILE to the server (checked here first, as direct mode checks it); its report."""
+    from pathway.imports.readers import open_source
+
+    source = open_source(file, fmt)  # a missing, linked, oversized or binary file: the same error as direct mode
+    try:
+        query = {"format": source.fmt, "name": str(file), "dry_run": dry_run, "override_reason": override_reason,
+                 "rules": rules_version}  # fmt: skip
+        _status, report = server.upload("/api/import", query=query, source=source.file)
+    finally:
+        source.close()
+    return dict(report)
 
 
 def _finish(report: dict[str, Any], as_json: bool) -> None:
-    code = _exit_code(report)
+    code = service.exit_code(report)
     if code:
         for problem in report["refused"][:_SHOWN]:
             click.echo(_line(problem), err=True)
         more = report["rows_refused"] - _SHOWN
         if more > 0:
             click.echo(f"… and {more} more rows (--json lists every one).", err=True)
-        message = _refused_summary(report)
+        message = service.refused_summary(report)
         click.echo(message, err=True)
         if as_json:
             click.echo(json.dumps({**report, "error": {"exit_code": code, "message": message}}, indent=2))
@@ -156,18 +170,6 @@ def _line(problem: dict[str, Any]) -> str:
     verb = {"refused": "refused", "invalid": "invalid", "not_checked": "not checked"}[problem["kind"]]
     reasons = "; ".join(r.rstrip(".") for r in problem["reasons"])
     return f"row {problem['row']}{who}: {problem['trigger'] or '(no trigger)'} {verb}: {reasons}"
-
-
-def _refused_summary(report: dict[str, Any]) -> str:
-    kinds = [p["kind"] for p in report["refused"]]
-    parts = [f"{kinds.count(k)} {label}" for k, label in
-             (("refused", "refused by the pathway rules"), ("invalid", "invalid"), ("not_checked", "not checked"))
-             if kinds.count(k)]  # fmt: skip
-    hint = " A clinician can record historical deviations with --override-reason TEXT." if "refused" in kinds else ""
-    return (
-        f"Nothing was imported: {report['rows_refused']} of {report['rows']} rows cannot be imported "
-        f"({', '.join(parts)}). Fix them and run the import again (with --dry-run to check first).{hint}"
-    )
 
 
 def _n(count: int, word: str) -> str:

@@ -54,6 +54,7 @@ class Source:
     fmt: str
     size: int
     file: BinaryIO
+    name: str = ""  # how messages name the file: its path, or the name an upload was sent under
     sha256: str = ""
     decimal_comma: bool = False
     skipped: dict[str, int] = field(default_factory=dict)
@@ -62,16 +63,20 @@ class Source:
         self.file.close()
 
 
-def open_source(path: Path, fmt: str | None, *, limit: int = MAX_BYTES) -> Source:
-    """Open ``path`` for import: a regular file within the size limit (never a link), its format given or recognised."""
-    shown = quoted(str(path))
+def open_source(path: Path, fmt: str | None, *, limit: int = MAX_BYTES, name: str | None = None) -> Source:
+    """Open ``path`` for import: a regular file within the size limit (never a link), its format given or recognised.
+
+    ``name`` is what messages call it (an upload's own file name, not the server's copy).
+    """
+    name = name or str(path)
+    shown = quoted(name)
     file = open_input(path, what="import files", limit=limit, follow_links=False,
                       advice="Split it by patient into smaller files.")  # fmt: skip
     size = os.fstat(file.fileno()).st_size
     head = file.read(8192)
     file.seek(0)
     if fmt is None:
-        fmt = _EXTENSIONS.get(path.suffix.lower()) or _recognise(head)
+        fmt = _EXTENSIONS.get(Path(name).suffix.lower()) or _recognise(head)
     if fmt not in FORMATS:
         file.close()
         raise InvalidInput(f"The import format must be one of {', '.join(FORMATS)}, not {quoted(fmt)}.")
@@ -81,7 +86,7 @@ def open_source(path: Path, fmt: str | None, *, limit: int = MAX_BYTES) -> Sourc
     if fmt != "xlsx" and b"\x00" in head:
         file.close()
         raise InvalidInput(f"{shown} is a binary file, not {fmt} text; export the spreadsheet as CSV UTF-8.")
-    return Source(path, fmt, size, file)
+    return Source(path, fmt, size, file, name)
 
 
 def _recognise(head: bytes) -> str:
@@ -94,7 +99,7 @@ def rows(source: Source, progress: Progress | None = None, *, limit: int = MAX_B
     """The data rows of ``source``; progress is told of bytes read (rows, for xlsx)."""
     if source.fmt == "xlsx":
         return _xlsx_rows(source, progress, limit)
-    reader = _Hashing(source.file, progress, limit, source.path)
+    reader = _Hashing(source.file, progress, limit, source.name)
     if source.fmt == "csv":
         return _csv_rows(source, reader)
     return _jsonl_rows(source, reader)
@@ -103,8 +108,8 @@ def rows(source: Source, progress: Progress | None = None, *, limit: int = MAX_B
 class _Hashing(io.RawIOBase):
     """A raw reader that hashes and counts what passes through it, and stops at the size limit."""
 
-    def __init__(self, file: BinaryIO, progress: Progress | None, limit: int, path: Path) -> None:
-        self.file, self.progress, self.limit, self.path = file, progress, limit, path
+    def __init__(self, file: BinaryIO, progress: Progress | None, limit: int, name: str) -> None:
+        self.file, self.progress, self.limit, self.name = file, progress, limit, name
         self.digest = hashlib.sha256()
         self.count = 0
 
@@ -117,7 +122,7 @@ class _Hashing(io.RawIOBase):
             self.digest.update(memoryview(buffer)[:n])
             self.count += n
             if self.count > self.limit:
-                raise InvalidInput(f"{quoted(str(self.path))} grew past {size_text(self.limit)} while being read.")
+                raise InvalidInput(f"{quoted(self.name)} grew past {size_text(self.limit)} while being read.")
             if self.progress is not None:
                 self.progress(n)
         return n or 0
@@ -128,7 +133,7 @@ def _text(reader: _Hashing, source: Source) -> io.TextIOWrapper:
 
 
 def _not_utf8(source: Source, where: str) -> InvalidInput:
-    return InvalidInput(f'{quoted(str(source.path))} is not UTF-8 text ({where}); save the spreadsheet as "CSV UTF-8".')
+    return InvalidInput(f'{quoted(source.name)} is not UTF-8 text ({where}); save the spreadsheet as "CSV UTF-8".')
 
 
 def _delimiter(line: str) -> str:
@@ -147,7 +152,7 @@ def _csv_rows(source: Source, reader: _Hashing) -> Rows:
     except UnicodeDecodeError:
         raise _not_utf8(source, "in the header row") from None
     if not first.strip():
-        raise InvalidInput(f"{quoted(str(source.path))} is empty; the first row must be the header.")
+        raise InvalidInput(f"{quoted(source.name)} is empty; the first row must be the header.")
     delimiter = _delimiter(first)
     source.decimal_comma = delimiter == ";"
     header = next(csv.reader([first], delimiter=delimiter))
@@ -194,14 +199,14 @@ def _xlsx_rows(source: Source, progress: Progress | None, limit: int) -> Rows:
     try:
         workbook = load_workbook(source.file, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
-        raise InvalidInput(f"{quoted(str(source.path))} is not a readable xlsx workbook ({exc}).") from None
+        raise InvalidInput(f"{quoted(source.name)} is not a readable xlsx workbook ({exc}).") from None
     try:
         sheet = workbook.worksheets[0]
         lines = sheet.iter_rows(min_row=1, values_only=True)
         header = next(lines, None)
         if header is None:
             raise InvalidInput(
-                f"The first sheet of {quoted(str(source.path))} is empty; its first row must be the header."
+                f"The first sheet of {quoted(source.name)} is empty; its first row must be the header."
             )
         names = check_header(["" if v is None else _cell_text(v) for v in header])
         for number, values in enumerate(lines, 2):
@@ -298,5 +303,5 @@ def _jsonl_rows(source: Source, reader: _Hashing) -> Rows:
             continue
         yield number, cells
     if number == 0:
-        raise InvalidInput(f"{quoted(str(source.path))} is empty.")
+        raise InvalidInput(f"{quoted(source.name)} is empty.")
     source.sha256 = reader.digest.hexdigest()

@@ -99,12 +99,16 @@ def _problem(row: int, patient: int | None, trigger: str, kind: str, reasons: It
     return {"row": row, "patient": patient, "trigger": trigger, "kind": kind, "reasons": list(reasons)}
 
 
-def read_file(path: Path, fmt: str | None, progress: ProgressSink | None = None) -> ReadFile:
-    """Read ``path`` into a sorted store; rows without a usable identity are kept as problems."""
+def read_file(path: Path, fmt: str | None, progress: ProgressSink | None = None, *, name: str | None = None
+              ) -> ReadFile:  # fmt: skip
+    """Read ``path`` into a sorted store; rows without a usable identity are kept as problems.
+
+    ``name`` is how messages and the report name the file (an upload's own name).
+    """
     progress = progress or _Silent()
     checked_ref = lru_cache(maxsize=4096)(check_patient_ref)  # a patient's rows are usually near each other
     spelling: dict[str, str] = {}  # patient key -> the file's first spelling: "mrn-1" after "MRN-1" is that patient
-    source = open_source(path, fmt)
+    source = open_source(path, fmt, name=name)
     read = ReadFile(source, RowStore())
     try:
         progress.start(source.size if source.fmt != "xlsx" else None, "reading")
@@ -122,7 +126,7 @@ def read_file(path: Path, fmt: str | None, progress: ProgressSink | None = None)
             ref = spelling.setdefault(patient_key(who.patient_ref), who.patient_ref)
             read.store.add(ref, who.side, who.episode_key, day, trigger == OPEN, number, cells)
         if read.rows == 0:
-            raise InvalidInput(f"{path} has no rows to import below its header.")
+            raise InvalidInput(f"{source.name} has no rows to import below its header.")
     except BaseException:
         read.close()
         raise
@@ -425,7 +429,7 @@ def import_rows(
     problems = sorted(job.problems, key=lambda p: p["row"])
     by_trigger = job.triggers if not problems else Counter()
     return {
-        "file": str(source.path),
+        "file": source.name,
         "format": source.fmt,
         "sha256": source.sha256,
         "dry_run": dry_run,
@@ -442,3 +446,24 @@ def import_rows(
         "rows_refused": len(problems),
         "refused": problems,
     }
+
+
+def exit_code(report: dict[str, Any]) -> int:
+    """0 when the rows went through; 2 when any is invalid or unchecked; else 1 (refused by the rules)."""
+    kinds = {p["kind"] for p in report["refused"]}
+    if not kinds:
+        return 0
+    return 2 if kinds & {"invalid", "not_checked"} else 1
+
+
+def refused_summary(report: dict[str, Any]) -> str:
+    """Why nothing was imported, in one paragraph (the CLI's last line, the API's error message)."""
+    kinds = [p["kind"] for p in report["refused"]]
+    parts = [f"{kinds.count(k)} {label}" for k, label in
+             (("refused", "refused by the pathway rules"), ("invalid", "invalid"), ("not_checked", "not checked"))
+             if kinds.count(k)]  # fmt: skip
+    hint = " A clinician can record historical deviations with --override-reason TEXT." if "refused" in kinds else ""
+    return (
+        f"Nothing was imported: {report['rows_refused']} of {report['rows']} rows cannot be imported "
+        f"({', '.join(parts)}). Fix them and run the import again (with --dry-run to check first).{hint}"
+    )

@@ -19,12 +19,12 @@ from pathway.web.errors import HANDLERS
 from pathway.web.headers import SecurityHeaders
 from pathway.web.pages import ROUTES as PAGES
 from pathway.web.pages.view import page
-from pathway.web.routes import ApiRoute, audit, corrections, episodes, rules, session, sso, tokens, users, work
+from pathway.web.routes import ApiRoute, audit, corrections, episodes, imports, rules, session, sso, tokens, users, work
 from pathway.web.settings import Settings
 
 
 def _routes() -> list[ApiRoute]:
-    table = [*session.ROUTES, *sso.ROUTES, *tokens.ROUTES, *episodes.ROUTES, *corrections.ROUTES, *work.ROUTES, *audit.ROUTES,
+    table = [*session.ROUTES, *sso.ROUTES, *tokens.ROUTES, *episodes.ROUTES, *corrections.ROUTES, *imports.ROUTES, *work.ROUTES, *audit.ROUTES,
              *rules.ROUTES, *users.ROUTES]
 
     def spec(_call: Call) -> Any:
@@ -42,7 +42,7 @@ def create_app(engine: sa.Engine, settings: Settings | None = None, extra: Seque
 
     ``extra`` routes are served too but not documented (the benchmark's floor endpoint).
     """
-    api = [Route(r.path, endpoint(r.handler, signed_in=r.signed_in, status=r.status), methods=[r.method],
+    api = [Route(r.path, endpoint(r.handler, signed_in=r.signed_in, status=r.status, upload=r.upload is not None), methods=[r.method],
                  name=r.handler.__name__) for r in (*ROUTES, *extra)]
     pages = [Route(p.path, page(p.handler, signed_in=p.signed_in), methods=[p.method],
                    name=f"page_{p.handler.__module__.rsplit('.', 1)[-1]}_{p.handler.__name__}") for p in PAGES]

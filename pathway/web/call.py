@@ -8,10 +8,12 @@ in the thread pool, so database work and password checks never block the event l
 from __future__ import annotations
 
 import json
+import tempfile
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from pathlib import Path
+from typing import IO, Any
 
 import sqlalchemy as sa
 from starlette.concurrency import run_in_threadpool
@@ -38,6 +40,7 @@ class Call:
     body: bytes = b""
     actor: Actor | None = None
     cookies: dict[str, str] = field(default_factory=dict)
+    upload: Path | None = None  # an upload route's body, spooled to a temporary file (gone after the call)
 
     def uow(self, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, write=write)
@@ -95,21 +98,48 @@ async def read_body(request: Request, limit: int) -> bytes:
     return b"".join(chunks)
 
 
-def endpoint(handler: Handler, *, signed_in: bool = True, status: int = 200) -> Callable[[Request], Any]:
-    """A Starlette endpoint running ``handler``; a dict or list it returns is sent as JSON."""
+async def spool(request: Request, limit: int, into: IO[bytes]) -> None:
+    """Stream a file upload to disk (never whole in memory), refusing it past ``limit`` bytes."""
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > limit:
+        raise TooLarge(f"The file is over {limit} bytes; split it into smaller files.")
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise TooLarge(f"The file is over {limit} bytes; split it into smaller files.")
+        await run_in_threadpool(into.write, chunk)
+    into.flush()
+
+
+def endpoint(handler: Handler, *, signed_in: bool = True, status: int = 200, upload: bool = False
+             ) -> Callable[[Request], Any]:  # fmt: skip
+    """A Starlette endpoint running ``handler``; a dict or list it returns is sent as JSON.
+
+    An ``upload`` route authenticates before it takes the body, then spools the body to a
+    temporary file (``call.upload``) of at most ``settings.max_upload`` bytes.
+    """
 
     async def run(request: Request) -> Response:
         state = request.app.state
-        body = await read_body(request, state.settings.max_body) if request.method in UNSAFE else b""
+        settings: Settings = state.settings
 
-        def work() -> Response:
-            call = Call(request, state.engine, state.settings, state.settings.clock(), body)
-            if signed_in:
-                call.actor = authenticate(call.engine, request, call.now, state.settings.policy)
+        def work(body: bytes, actor: Actor | None, uploaded: Path | None) -> Response:
+            call = Call(request, state.engine, settings, settings.clock(), body, upload=uploaded)
+            if actor is not None:
+                call.actor = actor
+            elif signed_in:
+                call.actor = authenticate(call.engine, request, call.now, settings.policy)
             result = handler(call)
             return result if isinstance(result, Response) else JSONResponse(result, status_code=status)
 
-        return await run_in_threadpool(work)
+        if upload:
+            actor = await run_in_threadpool(authenticate, state.engine, request, settings.clock(), settings.policy)
+            with tempfile.NamedTemporaryFile(prefix="pathway-upload-") as into:  # owner-only, removed at close
+                await spool(request, settings.max_upload, into)
+                return await run_in_threadpool(work, b"", actor, Path(into.name))
+        body = await read_body(request, settings.max_body) if request.method in UNSAFE else b""
+        return await run_in_threadpool(work, body, None, None)
 
     run.__name__ = handler.__name__
     run.__doc__ = handler.__doc__

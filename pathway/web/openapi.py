@@ -12,11 +12,15 @@ _STATUS = {"401": "not signed in", "403": "not allowed (exit 5)", "400": "bad in
            "404": "not found (exit 3)", "409": "changed meanwhile (exit 4)", "422": "refused by a guard (exit 1)"}
 
 
+TEXT_PARAMS = frozenset({"name"})  # path parameters that are not ids (a user name)
+
+
 def document(routes: list[ApiRoute], version: str) -> dict[str, Any]:
     paths: dict[str, dict[str, Any]] = {}
     for route in routes:
-        params = [{"name": n, "in": "path", "required": True, "schema": {"type": "integer"}}
-                  for n in re.findall(r"{(\w+)}", route.path)]
+        params = [{"name": n, "in": "path", "required": True,
+                   "schema": {"type": "string" if n in TEXT_PARAMS else "integer"}}
+                  for n in re.findall(r"{(\w+)}", route.path)]  # fmt: skip
         params += [{"name": n, "in": "query", "required": False, "schema": {"type": "string"}} for n in route.query]
         operation: dict[str, Any] = {
             "summary": route.summary,
@@ -26,7 +30,10 @@ def document(routes: list[ApiRoute], version: str) -> dict[str, Any]:
                           **{code: {"description": text, "content": {"application/json": {"schema": ERROR}}}
                              for code, text in _STATUS.items()}},
         }  # fmt: skip
-        if route.body:
+        if route.upload:
+            operation["requestBody"] = {"required": True, "content": {kind: {"schema": {"type": "string",
+                                        "format": "binary"}} for kind in route.upload.split()}}  # fmt: skip
+        elif route.body:
             properties: dict[str, Any] = {name: {} for name in route.body}
             operation["requestBody"] = {"content": {"application/json": {"schema": {"type": "object",
                                                                                    "properties": properties}}}}

@@ -257,3 +257,57 @@ def test_a_token_made_through_the_server_works_and_is_revoked_through_it(site: S
     assert run(("worklist",), mine).exit_code == 5
     password = CliRunner(env=env).invoke(cli, ["user", "password", "kim", "--stdin"], input="short\n")
     assert password.exit_code == 2 and "12 characters" in password.output
+
+
+def _caseload_file(folder: Path, prefix: str, *, broken: bool = False) -> Path:
+    text = (Path(__file__).resolve().parents[2] / "examples" / "caseload.csv").read_text().replace("MRN-", prefix)
+    if broken:  # one invalid value and one step the rules refuse
+        text = text.replace("order_radiographs,2026-02-03", "order_radiographs,2026-02-31", 1)
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / ("broken.csv" if broken else "caseload.csv")
+    path.write_text(text)
+    return path
+
+
+def _import_steps(prefix: tuple[str, ...], env: dict[str, str | None], folder: Path, ref: str
+                  ) -> list[tuple[int, str, str]]:  # fmt: skip
+    good, broken = _caseload_file(folder, ref), _caseload_file(folder, ref, broken=True)
+    seen = []
+    for args in (("import", str(good), "--dry-run"), ("import", str(good)), ("import", str(good)),
+                 ("import", str(broken)), ("import", str(folder / "missing.csv"))):  # fmt: skip
+        result = run((*prefix, *args), env)
+        texts = [NEUTRAL[0][0].sub("<instant>", re.sub(r"\b[0-9a-f]{12,64}\b|(?<=episode )\d+", "<n>", t)).replace(
+                 str(folder), "<dir>").replace(ref, "<ref>") for t in (result.stdout, result.stderr)]  # fmt: skip
+        seen.append((result.exit_code, *texts))
+    return seen
+
+
+@pytest.mark.parametrize("json_mode", [False, True], ids=["text", "json"])
+def test_an_import_through_the_server_reads_as_it_does_directly(site: Site, tmp_path: Path, json_mode: bool) -> None:
+    mode = ("--json",) if json_mode else ()
+    served = _import_steps(mode, client_env(site, "clinician"), tmp_path / "s", "SRV-")
+    direct = _import_steps(("--db", site.pathway.url, "--as", USER_OF["clinician"], *mode),
+                           {"PATHWAY_SERVER": None}, tmp_path / "d", "DIR-")  # fmt: skip
+    assert [code for code, _, _ in served] == [0, 0, 1, 2, 2]
+    assert served == direct
+    listed = json.loads(run(("--json", "episode", "list"), client_env(site)).stdout)
+    assert sum(e["patient_ref"].startswith("SRV-") for e in listed) == sum(e["patient_ref"].startswith("DIR-")
+                                                                           for e in listed) > 0  # fmt: skip
+
+
+def test_an_upload_over_the_servers_limit_is_refused_before_anything_is_read(site: Site) -> None:
+    import socket
+    from urllib.parse import urlparse
+
+    where = urlparse(site.url)
+    with socket.create_connection((where.hostname, where.port), timeout=60) as raw:  # a client that claims 1 TB
+        raw.sendall(f"POST /api/import HTTP/1.1\r\nHost: {where.netloc}\r\nAuthorization: Bearer "
+                    f"{site.tokens['coordinator']}\r\nContent-Length: {10**12}\r\n\r\n".encode())  # fmt: skip
+        answer = raw.makefile("rb")
+        status = answer.readline().decode()
+        headers = dict(line.decode().lower().split(":", 1) for line in iter(answer.readline, b"\r\n"))
+        length = int(headers["content-length"])
+        body = json.loads(answer.read(length))
+    assert status.startswith("HTTP/1.1 413") and body["error"]["exit_code"] == 2
+    with site.client() as anonymous:
+        assert anonymous.post("/api/import", content=b"patient_ref\r\n").status_code == 401

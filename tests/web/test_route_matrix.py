@@ -78,6 +78,9 @@ def _activated(site: Site) -> int:
     return version
 
 
+CASELOAD = ("patient_ref,side,trigger,occurred_on,referred_on\r\n"
+            "MRN-IMP-{n},left,open,2026-01-05,2026-01-05\r\nMRN-IMP-{n},left,order_radiographs,2026-01-06,\r\n")
+
 CASES = [
     Case("GET", "/api/me", (), 200, lambda s, e: ("/api/me", None)),
     Case("POST", "/api/tokens", (), 201, lambda s, e: ("/api/tokens", {"note": "matrix", "expires_days": 1})),
@@ -113,6 +116,8 @@ CASES = [
          lambda s, e: (f"/api/users/{_person(s, e)}/tokens", {"note": "for a script", "expires_days": 30})),
     Case("POST", "/api/users/{name}/tokens/{token}/revoke", ("user.token",), 200,
          lambda s, e: (_token_of(s, e), {})),
+    Case("POST", "/api/import", ("import", "advance.order_radiographs"), 200,
+         lambda s, e: ("/api/import?name=caseload.csv", CASELOAD.replace("{n}", str(e)).encode())),
     Case("GET", "/api/worklist", ("worklist",), 200, lambda s, e: ("/api/worklist?due_within=7", None)),
     Case("POST", "/api/jobs/flag-overdue", ("jobs.flag-overdue",), 200, lambda s, e: ("/api/jobs/flag-overdue", {})),
     Case("GET", "/api/audit/verify", ("audit.verify",), 200, lambda s, e: ("/api/audit/verify", None)),
@@ -145,6 +150,8 @@ def allowed(case: Case, role: str) -> bool:
 
 
 def call(client: httpx.Client, case: Case, path: str, body: Any) -> httpx.Response:
+    if isinstance(body, bytes):  # a file upload
+        return client.request(case.method, path, content=body, headers={"Content-Type": "text/csv"})
     return client.request(case.method, path, json=body if case.method != "GET" else None)
 
 

@@ -19,3 +19,4 @@ class ApiRoute:
     status: int = 200
     query: tuple[str, ...] = ()
     body: tuple[str, ...] = ()
+    upload: str | None = None  # the media types of a file body (spooled to disk), e.g. an import
