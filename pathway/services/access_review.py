@@ -16,11 +16,14 @@ from pathway.services.access import authorize
 
 def list_access(
     uow: UnitOfWork, *, user: str | None, episode_id: int | None, since: date | None, limit: int | None,
-    actor: Actor, now: datetime,
+    actor: Actor, now: datetime, offset: int = 0, newest_first: bool = False,
 ) -> list[dict[str, Any]]:  # fmt: skip
-    """Access-log rows, oldest first, filtered by user, episode and first day (site time)."""
+    """Access-log rows, oldest first, filtered by user, episode and first day (site time).
+
+    ``offset`` and ``newest_first`` are for a page that shows the latest rows, a page at a time.
+    """
     authorize(uow, actor, "audit.access", now=now)
-    query = sa.select(AccessLogRow).order_by(AccessLogRow.id)
+    query = sa.select(AccessLogRow).order_by(AccessLogRow.id.desc() if newest_first else AccessLogRow.id)
     if user is not None:
         query = query.where(AccessLogRow.actor == user)
     if episode_id is not None:
@@ -29,6 +32,8 @@ def list_access(
         query = query.where(AccessLogRow.at >= datetime.combine(since, time(), site_timezone()))
     if limit:
         query = query.limit(limit)
+    if offset:
+        query = query.offset(offset)
     return [
         {"id": r.id, "at": r.at.isoformat(), "actor": r.actor, "role": r.role, "auth": r.auth, "action": r.action,
          "outcome": r.outcome, "episode_id": r.episode_id, "detail": r.detail}

@@ -68,15 +68,27 @@ def _grant(uow: UnitOfWork, name: str, role: str, actor: Actor, now: datetime) -
     return {**user_view(user), "changed": changed}
 
 
-def add_user(uow: UnitOfWork, *, name: str, role: str, actor: Actor, now: datetime) -> dict[str, Any]:
-    """Create ``name`` with ``role``, or give an existing user one more role."""
+def add_user(
+    uow: UnitOfWork, *, name: str, role: str, actor: Actor, now: datetime, existing: bool | None = None
+) -> dict[str, Any]:
+    """Create ``name`` with ``role``, or give an existing user one more role.
+
+    ``existing`` narrows it for the web page's two forms: True only gives a role to a user
+    who exists (a typo must not create someone), False only creates a new user.
+    """
     authorize(uow, actor, "user.add", now=now)
     if access_mode(uow.session) == OPEN:
         raise InvalidInput(
             "No users exist yet, so pathway runs in open single-user mode. "
             "Create the first administrator with `pathway db upgrade --admin NAME`, then add users as that admin."
         )
-    return _grant(uow, check_user_name(name), check_role(role), actor, now)
+    name, role = check_user_name(name), check_role(role)
+    found = uow.session.get(UserRow, name) is not None
+    if existing is True and not found:
+        raise NotFound(f"There is no user {name}; `pathway user list` shows the users.")
+    if existing is False and found:
+        raise Conflict(f"There is already a user {name}; give them another role in their row of the list.")
+    return _grant(uow, name, role, actor, now)
 
 
 def ensure_admin(uow: UnitOfWork, *, name: str, actor: Actor, now: datetime) -> dict[str, Any]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pathway.web.pages import signin, worklist
+from pathway.web.pages import audit, report, rules, signin, users, worklist
 from pathway.web.pages.view import PageHandler
 
 
@@ -27,4 +27,20 @@ ROUTES: list[PageRoute] = [
     PageRoute("GET", "/", worklist.home),
     PageRoute("POST", "/search", worklist.search),
     PageRoute("GET", "/worklist.csv", worklist.download),
+    # Rule sets, users and tokens, the quality report, the audit page (admins; reviewers for report and audit)
+    PageRoute("GET", "/rules", rules.list_),
+    PageRoute("GET", "/rules/diff", rules.diff),  # before /rules/{id}, which would take "diff" for an id
+    PageRoute("GET", "/rules/{id}", rules.show),
+    PageRoute("POST", "/rules/{id}/activate", rules.activate),
+    PageRoute("GET", "/users", users.list_),
+    PageRoute("POST", "/users", users.add),
+    PageRoute("POST", "/users/{name}/disable", users.disable),
+    PageRoute("POST", "/users/{name}/enable", users.enable),
+    PageRoute("POST", "/users/{name}/roles", users.grant),
+    PageRoute("POST", "/users/{name}/roles/{role}/revoke", users.revoke),
+    PageRoute("GET", "/users/{name}/tokens", users.token_list),
+    PageRoute("POST", "/users/{name}/tokens", users.token_create),
+    PageRoute("POST", "/users/{name}/tokens/{id}/revoke", users.token_revoke),
+    PageRoute("GET", "/report", report.quality),
+    PageRoute("GET", "/audit", audit.page),
 ]

@@ -124,7 +124,7 @@ def _establish(view: View) -> None:
 
 def error_page(view: View, exc: PathwayError) -> HTMLResponse:
     status = 413 if isinstance(exc, TooLarge) else STATUS.get(exc.exit_code, 400)
-    return view.page("error.html", status=status, message=exc.message, reasons=exc.details or [])
+    return view.page("error.html", status=status, message=exc.message, reasons=exc.details or [], nav=None)
 
 
 def page(handler: PageHandler, *, signed_in: bool = True) -> Callable[[Request], Any]:
