@@ -11,91 +11,22 @@ from __future__ import annotations
 
 import io
 import textwrap
-from collections import defaultdict
 
 import matplotlib
 
 matplotlib.use("Agg")  # files only, never a window
 
-from grandalf.graphs import Edge as GEdge  # noqa: E402
-from grandalf.graphs import Graph, Vertex  # noqa: E402
-from grandalf.layouts import SugiyamaLayout  # noqa: E402
 from matplotlib import pyplot as plt  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 
-from pathway.diagrams.graph import TITLE, Edge, Marking, edges  # noqa: E402
-from pathway.domain.states import INITIAL, NON_TERMINAL, STATES, TERMINAL  # noqa: E402
+from pathway.diagrams.graph import TITLE, Marking, edges  # noqa: E402
+from pathway.diagrams.layout import NODE_H, NODE_W, distance, drawn_edges, everywhere_triggers, laid_out  # noqa: E402
+from pathway.diagrams.layout import to_border  # noqa: E402
+from pathway.domain.states import INITIAL, STATES, TERMINAL  # noqa: E402
 
-NODE_W, NODE_H = 150.0, 30.0  # layout units are points: 72 to the inch
 COLOURS = {"default": ("white", "black"), "previous": ("azure", "blue"), "active": ("darksalmon", "red")}
-
-
-class _Box:
-    """What grandalf lays out for a state: its size, then its centre."""
-
-    def __init__(self) -> None:
-        self.w, self.h = NODE_W, NODE_H
-        self.xy: tuple[float, float] = (0.0, 0.0)
-
-
-class _Route:
-    """What grandalf routes for an edge: the points of its polyline."""
-
-    def __init__(self) -> None:
-        self.points: list[tuple[float, float]] = []
-
-    def setpath(self, points: list[tuple[float, float]]) -> None:
-        self.points = [(x, y) for x, y in points]
-
-
-def _everywhere(all_edges: list[Edge]) -> set[str]:
-    """Triggers that leave every non-terminal state."""
-    sources: dict[str, set[str]] = defaultdict(set)
-    for edge in all_edges:
-        for trigger in edge.triggers:
-            sources[trigger].add(edge.source)
-    return {trigger for trigger, states in sources.items() if states >= set(NON_TERMINAL)}
-
-
-def _layout(drawn: list[Edge]) -> tuple[dict[str, tuple[float, float]], dict[tuple[str, str], list]]:
-    """Sugiyama layout (layers, crossing reduction, routed edges); states without edges go at the bottom."""
-    vertices = {state: Vertex(state) for state in STATES}
-    for vertex in vertices.values():
-        vertex.view = _Box()
-    links = {}
-    for edge in drawn:
-        link = GEdge(vertices[edge.source], vertices[edge.dest])
-        link.view = _Route()
-        links[(edge.source, edge.dest)] = link
-    graph = Graph(list(vertices.values()), list(links.values()))
-    main = next(c for c in graph.C if vertices[INITIAL] in c.sV)
-    layout = SugiyamaLayout(main)
-    layout.xspace, layout.yspace = 70, 135
-    layout.init_all(roots=[vertices[INITIAL]])
-    layout.draw(3)
-    pos = {state: v.view.xy for state, v in vertices.items() if v in main.sV}
-    bottom = max(y for _, y in pos.values())
-    right = max(x for x, _ in pos.values())
-    for state in (s for s in STATES if s not in pos):
-        right += NODE_W + 70
-        pos[state] = (right, bottom)
-    return pos, {key: link.view.points for key, link in links.items()}
-
-
-def _to_border(centre: tuple[float, float], toward: tuple[float, float]) -> tuple[float, float]:
-    """Where the line from a box's centre toward a point leaves the box."""
-    (x0, y0), (x1, y1) = centre, toward
-    dx, dy = x1 - x0, y1 - y0
-    if dx == dy == 0:
-        return centre
-    scale = min((NODE_W / 2 + 4) / abs(dx) if dx else float("inf"), (NODE_H / 2 + 4) / abs(dy) if dy else float("inf"))
-    return (x0 + dx * scale, y0 + dy * scale)
-
-
-def _distance(a: tuple[float, float], b: tuple[float, float]) -> float:
-    return ((a[0] - b[0]) ** 2 + (a[1] - b[1]) ** 2) ** 0.5
 
 
 def _along(points: list[tuple[float, float]], fraction: float) -> tuple[float, float]:
@@ -142,13 +73,9 @@ def _wrap(labels: tuple[str, ...]) -> str:
 def draw(marking: Marking | None = None, title: str = TITLE) -> Figure:
     """The pathway as a matplotlib figure; every state and trigger appears as text on it."""
     all_edges = edges()
-    everywhere = _everywhere(all_edges)
-    drawn = []
-    for edge in all_edges:
-        kept = [(t, text) for t, text in zip(edge.triggers, edge.labels, strict=True) if t not in everywhere]
-        if kept:
-            drawn.append(Edge(edge.source, edge.dest, tuple(k[1] for k in kept), tuple(k[0] for k in kept)))
-    pos, routes = _layout([e for e in drawn if e.source != e.dest])
+    everywhere = everywhere_triggers(all_edges)
+    drawn = drawn_edges(all_edges)
+    pos, routes = laid_out()
     xs, ys = [x for x, _ in pos.values()], [y for _, y in pos.values()]
     left, right, top, bottom = min(xs) - NODE_W, max(xs) + NODE_W * 1.6, min(ys) - 60, max(ys) + 70
     fig = plt.figure(figsize=((right - left) / 72, (bottom - top) / 72))
@@ -177,7 +104,7 @@ def draw(marking: Marking | None = None, title: str = TITLE) -> Figure:
                     fontsize=7, color=colour, zorder=4)  # fmt: skip
             continue
         points = list(routes[(edge.source, edge.dest)])
-        if _distance(points[-1], pos[edge.source]) < _distance(points[0], pos[edge.source]):
+        if distance(points[-1], pos[edge.source]) < distance(points[0], pos[edge.source]):
             points.reverse()  # edges laid out upside down (the way back up) come reversed
         back = STATES.index(edge.dest) < STATES.index(edge.source)
         if (edge.dest, edge.source) in routes:  # the way there and the way back run side by side
@@ -185,8 +112,8 @@ def draw(marking: Marking | None = None, title: str = TITLE) -> Figure:
             norm = max(((x1 - x0) ** 2 + (y1 - y0) ** 2) ** 0.5, 1.0)
             shift = 9  # to the right of each direction of travel, so the two lines part
             points = [(x + shift * (y1 - y0) / norm, y - shift * (x1 - x0) / norm) for x, y in points]
-        points[0] = _to_border(points[0], points[1])
-        points[-1] = _to_border(points[-1], points[-2])
+        points[0] = to_border(points[0], points[1])
+        points[-1] = to_border(points[-1], points[-2])
         ax.add_patch(
             FancyArrowPatch(path=MplPath(points), arrowstyle="-|>", mutation_scale=10, color=colour,
                             linewidth=1.3 if colour == "blue" else 0.8, shrinkA=0, shrinkB=0, zorder=2)

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from pathway.web.pages import audit, report, rules, signin, users, worklist
+from pathway.web.pages import audit, corrections, episode, opening, report, rules, signin, users, worklist
 from pathway.web.pages.view import PageHandler
 
 
@@ -27,6 +27,15 @@ ROUTES: list[PageRoute] = [
     PageRoute("GET", "/", worklist.home),
     PageRoute("POST", "/search", worklist.search),
     PageRoute("GET", "/worklist.csv", worklist.download),
+    # Episodes: open one, its page and step forms, corrections and voids from its timeline
+    PageRoute("GET", "/episodes/new", opening.form),  # before /episodes/{id}
+    PageRoute("POST", "/episodes/new", opening.submit),
+    PageRoute("GET", "/episodes/{id}", episode.show),
+    PageRoute("POST", "/episodes/{id}/advance", episode.advance),
+    PageRoute("GET", "/episodes/{id}/events/{seq}/correct", corrections.correct_form),
+    PageRoute("POST", "/episodes/{id}/events/{seq}/correct", corrections.correct),
+    PageRoute("GET", "/episodes/{id}/events/{seq}/void", corrections.void_form),
+    PageRoute("POST", "/episodes/{id}/events/{seq}/void", corrections.void),
     # Rule sets, users and tokens, the quality report, the audit page (admins; reviewers for report and audit)
     PageRoute("GET", "/rules", rules.list_),
     PageRoute("GET", "/rules/diff", rules.diff),  # before /rules/{id}, which would take "diff" for an id

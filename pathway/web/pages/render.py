@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from datetime import date, datetime
 from functools import cache
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,21 @@ if TYPE_CHECKING:
 def words(name: str | None) -> str:
     """``radiographs_ordered`` → ``radiographs ordered``: names as people read them."""
     return (name or "").replace("_", " ")
+
+
+_IDENTIFIER = re.compile(r"[a-z][a-z0-9_]*")
+
+
+def shown(value: Any) -> str:
+    """A recorded value as people read it: yes/no, lists joined, choice names in words."""
+    if value is True or value is False:
+        return "yes" if value else "no"
+    if isinstance(value, list):
+        return ", ".join(shown(v) for v in value)
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    text = str(value)
+    return words(text) if _IDENTIFIER.fullmatch(text) else text
 
 
 def local_time(value: str | datetime | None) -> str:
@@ -44,7 +60,7 @@ def environment() -> Environment:
         trim_blocks=True,
         lstrip_blocks=True,
     )
-    env.filters.update(words=words, local_time=local_time, day=day)
+    env.filters.update(words=words, local_time=local_time, day=day, shown=shown)
     env.globals["version"] = __version__
     return env
 

@@ -91,7 +91,9 @@ def parse_form(body: bytes, content_type: str) -> dict[str, str]:
         fields = parse_qs(body.decode("utf-8"), keep_blank_values=True, strict_parsing=False, max_num_fields=500)
     except (UnicodeDecodeError, ValueError):
         raise InvalidInput("The form could not be read; reload the page and try again.") from None
-    return {name: values[-1] for name, values in fields.items()}
+    # A repeated name is a set of checkboxes (a field of several choices): kept comma-separated,
+    # as the command line takes it.
+    return {name: ",".join(values) for name, values in fields.items()}
 
 
 def _sign_in_again(view: View) -> Response:
