@@ -73,17 +73,14 @@ def _drive(engine: sa.Engine, episode_id: int, steps: list[tuple[str, int, dict[
             return
 
 
-def populate(engine: sa.Engine, *, now: datetime, patients: int = 40) -> DemoSite:
-    """Users for every role (one shared, random password) and ``patients`` synthetic episodes."""
+def populate(engine: sa.Engine, *, now: datetime, patients: int = 40, with_users: bool = True) -> DemoSite:
+    """Users for every role (one shared, random password) and ``patients`` synthetic episodes.
+
+    ``with_users=False`` leaves the users to the caller (who has made them already).
+    """
     password = "demo-" + secrets.token_urlsafe(9)
-    with UnitOfWork(engine, write=True) as uow:
-        admin = Actor(USERS["admin"])
-        users.ensure_admin(uow, name=admin.name, actor=admin, now=now)
-        admin = Actor(admin.name, "admin")
-        for role, name in USERS.items():
-            if role != "admin":
-                users.add_user(uow, name=name, role=role, actor=admin, now=now)
-            passwords.set_password(uow, name=name, password=password, actor=admin, now=now)
+    if with_users:
+        _users(engine, password, now)
     clinician = Actor(USERS["clinician"])
     today = now.astimezone(site_timezone())
     for n in range(patients):
@@ -97,3 +94,14 @@ def populate(engine: sa.Engine, *, now: datetime, patients: int = 40) -> DemoSit
         _drive(engine, eid, steps, referred, clinician, now)
     overdue.flag_overdue(engine, now=now)
     return DemoSite(password, patients)
+
+
+def _users(engine: sa.Engine, password: str, now: datetime) -> None:
+    with UnitOfWork(engine, write=True) as uow:
+        admin = Actor(USERS["admin"])
+        users.ensure_admin(uow, name=admin.name, actor=admin, now=now)
+        admin = Actor(admin.name, "admin")
+        for role, name in USERS.items():
+            if role != "admin":
+                users.add_user(uow, name=name, role=role, actor=admin, now=now)
+            passwords.set_password(uow, name=name, password=password, actor=admin, now=now)

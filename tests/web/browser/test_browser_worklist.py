@@ -86,3 +86,18 @@ def test_a_search_is_never_in_the_address_bar(site: Site, chrome: Any) -> None:
     results = chrome.find_element(By.ID, "results").text
     assert "MRN-B-0002" in results and "MRN-B-0001" not in results
     assert "0002" not in chrome.current_url
+
+
+def test_the_page_warns_before_the_idle_timeout_and_staying_keeps_the_session(site: Site, chrome: Any) -> None:
+    """The browser's clock is run forward (virtual time), not waited for."""
+    from selenium.webdriver.common.by import By
+
+    _clinic(site)
+    sign_in(chrome, site, "coordinator")
+    warning = chrome.find_element(By.ID, "idle-warning")
+    assert not warning.is_displayed()
+    chrome.execute_cdp_cmd("Emulation.setVirtualTimePolicy", {"policy": "advance", "budget": 29 * 60 * 1000})
+    wait_for(chrome, lambda d: d.find_element(By.ID, "idle-warning").is_displayed())
+    assert "You will be signed out in" in warning.text and warning.get_attribute("role") == "alert"
+    warning.find_element(By.CSS_SELECTOR, "button[data-stay]").click()
+    wait_for(chrome, lambda d: not d.find_element(By.ID, "idle-warning").is_displayed())
