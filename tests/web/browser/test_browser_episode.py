@@ -98,3 +98,44 @@ def test_a_clinician_overrides_with_a_reason_a_coordinator_never_sees_the_box(si
     assert violations(chrome) == []
     shoot(chrome, screenshots, "episode-phone")
     chrome.set_window_size(*WIDE)
+
+
+def _tab_to(chrome: Any, matches: Any, limit: int = 80) -> Any:
+    """Press Tab until the focused element is the one wanted (as a keyboard user would)."""
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    for _ in range(limit):
+        ActionChains(chrome).send_keys(Keys.TAB).perform()
+        focused = chrome.switch_to.active_element
+        if matches(focused):
+            return focused
+    raise AssertionError("never reached by the keyboard")
+
+
+def test_the_common_flow_works_with_the_keyboard_alone(site: Site, chrome: Any) -> None:
+    from selenium.webdriver.common.action_chains import ActionChains
+    from selenium.webdriver.common.keys import Keys
+
+    eid = episode_before(site.pathway, "record_injection_response", "MRN-KEY-1", user="cleo")
+    site.pathway.ok("--as", "cron", "jobs", "flag-overdue")
+    set_password(site, "kim")
+    sign_in(chrome, site, "coordinator")  # typed, Enter submits
+    _tab_to(chrome, lambda e: e.text == "MRN-KEY-1").send_keys(Keys.ENTER)
+    wait_for(chrome, lambda d: d.current_url.endswith(f"/episodes/{eid}"))
+    summary = _tab_to(chrome, lambda e: e.tag_name == "summary" and "record injection response" in
+                      (e.get_attribute("textContent") or ""))  # fmt: skip
+    summary.send_keys(Keys.ENTER)  # opens the step's form
+    _tab_to(chrome, lambda e: e.get_attribute("id") == "record_injection_response-pain_before").send_keys("7")
+    ActionChains(chrome).send_keys(Keys.TAB, "1").perform()  # pain after
+    relief = _tab_to(chrome, lambda e: e.get_attribute("name") == "relief")
+    relief.send_keys(Keys.ARROW_RIGHT)  # radio buttons: arrows choose
+    relief = chrome.switch_to.active_element
+    relief.send_keys(Keys.SPACE)
+    assert relief.get_attribute("value") in ("temporary", "sustained")
+    _tab_to(chrome, lambda e: e.tag_name == "button" and "Record" in e.text).send_keys(Keys.ENTER)
+    wait_for(chrome, lambda d: "done=record_injection_response" in d.current_url)
+    assert "conservative care" in chrome.find_element(_by("CSS_SELECTOR"), "dl.facts").text
+    chrome.get(site.url + "/")
+    _tab_to(chrome, lambda e: e.text == "Sign out", limit=12).send_keys(Keys.ENTER)
+    wait_for(chrome, lambda d: "signed_out" in d.current_url)
