@@ -37,7 +37,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "report": ("pathway.commands.report:report", "Reports for quality review."),
     "db": ("pathway.commands.db:db", "Create, upgrade, inspect and back up the database."),
     "user": ("pathway.commands.user:user", "Manage users and their roles (administrators only)."),
-    "serve": ("pathway.commands.serve:serve", "Serve the HTTP API, signing people in, on one database."),
+    "serve": ("pathway.commands.serve:serve", "Serve the web pages and the HTTP API, signing people in, on one database."),
     "login": ("pathway.commands.login:login",
               "Sign in to the server at URL and keep a token for the commands that follow."),
     "logout": ("pathway.commands.login:logout", "Revoke the stored token on the server and forget it."),

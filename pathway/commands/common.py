@@ -150,16 +150,16 @@ class App(Invocation):
         return now_utc()
 
     def authorize(
-        self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None, log_grant: bool = False
+        self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None, log_grant: bool = False,
+        looks_up: bool = False,
     ) -> Actor:
         """The acting user in the role that grants ``action`` (and ``also``), or exit 5.
 
         ``log_grant`` also records the granted action in the access log (identified exports);
-        the row is committed with the command's unit of work.
+        the row is committed with the command's unit of work. ``looks_up``: see access.authorize.
         """
-        return access.authorize(
-            uow, self.actor(), action, also=also, episode_id=episode_id, now=self.now(), log_grant=log_grant
-        )
+        return access.authorize(uow, self.actor(), action, also=also, episode_id=episode_id, now=self.now(),
+                                log_grant=log_grant, looks_up=looks_up)  # fmt: skip
 
 
 def _login_name() -> str:

@@ -12,7 +12,7 @@ from pathway.commands.diagram import diagram_options, show_episode_diagram
 from pathway.domain.fields import FieldError, parse_date
 from pathway.domain.states import SIDES
 from pathway.errors import InvalidInput
-from pathway.services import episodes
+from pathway.services import episodes, identity
 
 
 @click.group(cls=PathwayGroup)
@@ -82,8 +82,8 @@ def show(episode_id: int, diagram: bool, fmt: str | None, out: Path | None) -> N
         emit(server.call("GET", f"/api/episodes/{episode_id}"), _show_human)
         return
     with a.uow() as uow:
-        a.authorize(uow, "episode.show", episode_id=episode_id)
-        data = episodes.show_episode(uow, episode_id)
+        actor = a.authorize(uow, "episode.show", episode_id=episode_id)
+        data = identity.shown_to(actor, episodes.show_episode(uow, episode_id))
     emit(data, _show_human)
 
 
@@ -104,8 +104,9 @@ def list_(state: str | None, patient_ref: str | None, limit: int | None) -> None
         rows = server.call("GET", "/api/episodes", query={"state": state, "patient": patient_ref, "limit": limit})
     else:
         with a.uow() as uow:
-            a.authorize(uow, "episode.list")
-            rows = list(episodes.list_episodes(uow, state=state, patient_ref=patient_ref, limit=limit))
+            actor = a.authorize(uow, "episode.list", looks_up=patient_ref is not None)
+            rows = identity.shown_to(actor, list(episodes.list_episodes(uow, state=state, patient_ref=patient_ref,
+                                                                        limit=limit)))  # fmt: skip
     emit(
         rows,
         lambda data: table(
@@ -159,8 +160,8 @@ def history(episode_id: int, effective: bool) -> None:
         events = server.call("GET", f"/api/episodes/{episode_id}/history", query={"effective": effective})
     else:
         with a.uow() as uow:
-            a.authorize(uow, "episode.history", episode_id=episode_id)
-            events = episodes.episode_history(uow, episode_id, effective=effective)
+            actor = a.authorize(uow, "episode.history", episode_id=episode_id)
+            events = identity.shown_to(actor, episodes.episode_history(uow, episode_id, effective=effective))
     title = f"Episode {episode_id}: {'effective history' if effective else 'history'}"
     emit(
         events,

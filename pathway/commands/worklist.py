@@ -12,6 +12,7 @@ from pathway.clock import parse_instant, site_timezone
 from pathway.commands.common import DAYS, LIMIT, Choice, app, emit, global_options, table
 from pathway.domain.timers import KINDS
 from pathway.errors import InvalidInput
+from pathway.services import identity
 from pathway.services import worklist as service
 
 COLUMNS = (
@@ -93,9 +94,9 @@ def worklist(
         rows = server.call("GET", "/api/worklist", query=query)
     else:
         with a.uow() as uow:
-            a.authorize(uow, "worklist")
-            rows = list(service.worklist(uow, today=today, overdue_only=overdue_only, due_within=due_within,
-                                         kind=kind, limit=limit or None))  # fmt: skip
+            actor = a.authorize(uow, "worklist")
+            rows = identity.shown_to(actor, list(service.worklist(
+                uow, today=today, overdue_only=overdue_only, due_within=due_within, kind=kind, limit=limit or None)))
     if as_csv:
         _csv(rows)
     else:

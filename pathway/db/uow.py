@@ -32,6 +32,7 @@ class UnitOfWork:
         self.write = write
         self._committed = False
         self._after_rollback: list[Callable[[Session], None]] = []
+        self._after_end: list[Callable[[Session], None]] = []
 
     def __enter__(self) -> UnitOfWork:
         try:
@@ -55,10 +56,14 @@ class UnitOfWork:
         """
         self._after_rollback.append(record)
 
-    def _record_after_rollback(self, exc: BaseException | None) -> None:
+    def after_end(self, record: Callable[[Session], None]) -> None:
+        """Write something once this unit is over, committed or not (a read, for the access log)."""
+        self._after_end.append(record)
+
+    def _record_after_rollback(self, exc: BaseException | None, records: list[Callable[[Session], None]]) -> None:
         try:
             self.connection.execution_options(**{WRITE: True})
-            for record in self._after_rollback:
+            for record in records:
                 record(self.session)
             self.session.commit()
         except SQLAlchemyError:
@@ -70,10 +75,11 @@ class UnitOfWork:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         try:
+            records = self._after_end if self._committed else [*self._after_rollback, *self._after_end]
             if not self._committed:
                 self.session.rollback()
-                if self._after_rollback:
-                    self._record_after_rollback(exc)
+            if records:
+                self._record_after_rollback(exc, records)
         finally:
             self.session.close()
             self.connection.close()

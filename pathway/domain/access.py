@@ -128,6 +128,9 @@ MATRIX: dict[str, frozenset[str]] = {
 
 ACTIONS: frozenset[str] = frozenset().union(*MATRIX.values())
 
+# Roles that read the pathway, not the person: they see pseudonyms, never patient references.
+PSEUDONYMOUS_ROLES: frozenset[str] = frozenset({"reviewer", "service"})
+
 
 def granting_roles(action: str) -> tuple[str, ...]:
     """The roles that grant ``action``, least privileged first."""

@@ -25,6 +25,7 @@ from pathway.domain.access import (
     ADVANCE_ANY,
     MATRIX,
     OVERRIDE,
+    PSEUDONYMOUS_ROLES,
     acting_role,
     describe,
     granting_roles,
@@ -67,6 +68,10 @@ def advance_actions(trigger: str, override: bool, assignments: Sequence[str] = (
     return record_actions(trigger, names, override)
 
 
+# Reads of patients' records: each is written to the access log (who read which episode, when).
+IDENTIFIED_READS = frozenset({"episode.show", "episode.list", "episode.history", "worklist", "next"})
+
+
 def authorize(
     uow: UnitOfWork,
     actor: Actor,
@@ -76,13 +81,15 @@ def authorize(
     episode_id: int | None = None,
     also: Sequence[str] = (),
     log_grant: bool = False,
+    looks_up: bool = False,
 ) -> Actor:
     """The actor with the role they act in, or AccessDenied (exit 5).
 
     ``also`` lists further rights the command needs (``override``). A refusal is written
     to the access log in its own transaction after the command's has been rolled back;
     ``log_grant`` records a granted action in the command's own transaction (for
-    exports of identified data).
+    exports of identified data). ``looks_up``: the caller finds patients by reference,
+    which the roles that see pseudonyms only may not do.
     """
     session = uow.session
     if episode_id is not None:
@@ -104,16 +111,25 @@ def authorize(
         reason, message = "disabled", f"User {actor.name} is disabled; ask an administrator if this is a mistake."
     else:
         role = acting_role(held, needed)
-        if role is not None:
+        if role is not None and looks_up and role in PSEUDONYMOUS_ROLES:
+            reason, role = "pseudonyms only", None
+            message = (f"{actor.name} ({', '.join(held)}) sees pseudonyms only, so may not look patients up by "
+                       "reference; a coordinator or clinician can.")  # fmt: skip
+        elif role is not None:
             if log_grant:
                 _log(session, now, actor.name, role, action, "granted", episode_id, {"roles": held}, actor.auth)
+            elif action in IDENTIFIED_READS:  # who read whose record; written once the read is over
+                detail = {"roles": held, "read": True}
+                uow.after_end(lambda s: _log(s, now, actor.name, role, action, "granted", episode_id, detail,
+                                             actor.auth))  # fmt: skip
             return Actor(actor.name, role, actor.auth)
-        missing = next(a for a in needed if not any(a in MATRIX[r] for r in held))
-        reason = "role"
-        message = (
-            f"{actor.name} ({', '.join(held)}) may not {describe(missing)}; "
-            f"that needs the {' or '.join(granting_roles(missing))} role."
-        )
+        else:
+            missing = next(a for a in needed if not any(a in MATRIX[r] for r in held))
+            reason = "role"
+            message = (
+                f"{actor.name} ({', '.join(held)}) may not {describe(missing)}; "
+                f"that needs the {' or '.join(granting_roles(missing))} role."
+            )
     detail = {"reason": reason, "roles": held, "needs": list(needed)}
     uow.after_rollback(lambda s: _log(s, now, actor.name, None, action, "refused", episode_id, detail, actor.auth))
     raise AccessDenied(message + " Nothing was changed.")

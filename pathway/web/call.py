@@ -46,10 +46,10 @@ class Call:
         return UnitOfWork(self.engine, write=write)
 
     def authorize(self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None,
-                  log_grant: bool = False) -> Actor:  # fmt: skip
+                  log_grant: bool = False, looks_up: bool = False) -> Actor:  # fmt: skip
         assert self.actor is not None
         return access.authorize(uow, self.actor, action, also=also, episode_id=episode_id, now=self.now,
-                                log_grant=log_grant)  # fmt: skip
+                                log_grant=log_grant, looks_up=looks_up)  # fmt: skip
 
     def json(self) -> dict[str, Any]:
         """The body as a JSON object, or exit 2 saying what is wrong.

@@ -315,7 +315,7 @@ def test_amend_corrects_side_referral_date_and_patient(site: Site, engine: sa.En
     assert result.exit_code == 5 and "MRN" not in result.stderr
     done = pathway.json("--as", "dr.kim", "advance", str(eid), "amend", "--set", "patient_ref=MRN-2",
                         "--set", "reason=steps were taken on the wrong patient")  # fmt: skip
-    assert done["event"]["role"] == "clinician" and show(pathway, eid, "--as", "rev")["patient_ref"] == "MRN-2"
+    assert done["event"]["role"] == "clinician" and show(pathway, eid, "--as", "cora")["patient_ref"] == "MRN-2"
     assert pathway.json("--as", "rev", "audit", "verify")["intact"]
 
 

@@ -23,7 +23,7 @@ def _log(engine: sa.Engine) -> list[tuple]:
         return [tuple(row) for row in conn.execute(query.order_by(AccessLogRow.id))]
 
 
-def test_refusals_outlive_the_rollback_and_grants_are_logged_on_request(engine: sa.Engine) -> None:
+def test_refusals_outlive_the_rollback_and_grants_and_reads_are_logged(engine: sa.Engine) -> None:
     with UnitOfWork(engine, write=True) as uow:
         ensure_admin(uow, name="adm", actor=Actor("root"), now=NOW)
     with UnitOfWork(engine, write=True) as uow:
@@ -34,11 +34,14 @@ def test_refusals_outlive_the_rollback_and_grants_are_logged_on_request(engine: 
         acting = authorize(uow, Actor("kim"), "audit.export.identified", now=NOW, log_grant=True)
         uow.commit()
     assert acting == Actor("kim", "clinician")
-    with UnitOfWork(engine) as uow:  # a read that is granted leaves no trace
+    with UnitOfWork(engine) as uow:  # a read of records is logged once the read is over
         authorize(uow, Actor("kim"), "episode.list", now=NOW)
+    with UnitOfWork(engine) as uow:  # a read of the rules is not a read of anyone's record
+        authorize(uow, Actor("kim"), "rules.list", now=NOW)
     assert _log(engine) == [
         ("adm", None, "audit.export.identified", "refused"),
         ("kim", "clinician", "audit.export.identified", "granted"),
+        ("kim", "clinician", "episode.list", "granted"),
     ]
 
 

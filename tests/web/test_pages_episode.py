@@ -201,3 +201,21 @@ def test_the_episode_page_costs_the_same_queries_for_200_events_as_for_9(site: S
                 sa.event.remove(site.engine, "before_cursor_execute", note)
             counts.append(len(counted))
     assert counts[0] == counts[1]
+
+
+def test_a_reviewer_reads_pseudonyms_on_every_page_and_may_not_search(site: Site) -> None:
+    eid = _in_care(site, "MRN-PSEUDO-1")
+    site.pathway.ok("--as", "cron", "jobs", "flag-overdue")
+    with browser(site, "reviewer") as client:
+        for path in ("/", f"/episodes/{eid}", f"/episodes/{eid}/events/2/correct", "/worklist.csv"):
+            page = client.get(path)
+            assert page.status_code in (200, 403) and "MRN-PSEUDO-1" not in page.text, path
+        assert "P-" in client.get(f"/episodes/{eid}").text
+        search = post(client, "/", "/search", {"q": "pseudo"})
+        assert search.status_code == 403 and "MRN-PSEUDO-1" not in search.text and "pseudonyms only" in search.text
+    with browser(site) as client:
+        assert "MRN-PSEUDO-1" in client.get(f"/episodes/{eid}").text
+    with site.as_("reviewer") as api:
+        assert "MRN-PSEUDO-1" not in api.get(f"/api/episodes/{eid}").text
+        assert "MRN-PSEUDO-1" not in api.get("/api/worklist").text
+        assert api.get("/api/episodes", params={"patient": "MRN-PSEUDO-1"}).status_code == 403

@@ -15,6 +15,7 @@ from pathway.domain.history import CORRECT, CORRECTIONS, OPEN, VOID
 from pathway.domain.triggers import OPENING, TRIGGERS
 from pathway.errors import Conflict, InvalidInput, NotFound, Refused
 from pathway.services import corrections as service
+from pathway.services import identity
 from pathway.services.episodes import episode_history, show_episode
 from pathway.web.pages.episode import FORM_STATUS, field_errors
 from pathway.web.pages.view import View
@@ -26,10 +27,10 @@ Event = tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[dict[str, Any
 def _event(view: View, episode_id: int, seq: int) -> Event:
     """The episode, the event as recorded and as it now counts, and the fields its form shows."""
     with view.uow() as uow:
-        view.authorize(uow, "episode.history", episode_id=episode_id)
-        episode = show_episode(uow, episode_id)
-        recorded = episode_history(uow, episode_id)
-        effective = episode_history(uow, episode_id, effective=True)
+        actor = view.authorize(uow, "episode.history", episode_id=episode_id)
+        episode = identity.shown_to(actor, show_episode(uow, episode_id))
+        recorded = identity.shown_to(actor, episode_history(uow, episode_id))
+        effective = identity.shown_to(actor, episode_history(uow, episode_id, effective=True))
     event = next((e for e in recorded if e["seq"] == seq), None)
     if event is None or event["trigger"] in CORRECTIONS:
         raise NotFound(f"Episode {episode_id} has no event {seq} that can be corrected.")

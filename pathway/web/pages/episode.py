@@ -17,6 +17,7 @@ from pathway.domain.history import CORRECTIONS, OPEN
 from pathway.domain.triggers import OPENING, TRIGGERS
 from pathway.errors import Conflict, InvalidInput, PathwayError, Refused
 from pathway.services import advance as stepping
+from pathway.services import identity
 from pathway.services.access import advance_actions
 from pathway.services.episode_page import episode_overview
 from pathway.web.pages.view import View
@@ -51,8 +52,8 @@ def form_values(form: Mapping[str, str], fields: Sequence[Mapping[str, Any]]) ->
 
 def _page(view: View, episode_id: int, *, status: int = 200, problem: dict[str, Any] | None = None) -> Response:
     with view.uow() as uow:
-        view.authorize(uow, "episode.show", episode_id=episode_id)
-        data = episode_overview(uow, episode_id=episode_id, now=view.now)
+        actor = view.authorize(uow, "episode.show", episode_id=episode_id)
+        data = identity.shown_to(actor, episode_overview(uow, episode_id=episode_id, now=view.now))
     from pathway.diagrams.graph import Marking
     from pathway.diagrams.inline import episode_svg
 

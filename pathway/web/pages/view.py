@@ -50,9 +50,11 @@ class View:
     def uow(self, *, write: bool = False) -> UnitOfWork:
         return UnitOfWork(self.engine, write=write)
 
-    def authorize(self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None) -> Actor:
+    def authorize(self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None,
+                  looks_up: bool = False) -> Actor:  # fmt: skip
         assert self.actor is not None
-        return access.authorize(uow, self.actor, action, also=also, episode_id=episode_id, now=self.now)
+        return access.authorize(uow, self.actor, action, also=also, episode_id=episode_id, now=self.now,
+                                looks_up=looks_up)  # fmt: skip
 
     def can(self, action: str) -> bool:
         """Whether a role held may do ``action`` (to show a link or a box; the service still decides)."""

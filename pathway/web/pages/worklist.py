@@ -20,6 +20,7 @@ from pathway.clock import site_timezone
 from pathway.domain.states import STATES
 from pathway.domain.timers import KINDS
 from pathway.errors import InvalidInput
+from pathway.services import identity
 from pathway.services import worklist as service
 from pathway.web.pages.view import View
 
@@ -72,9 +73,10 @@ def _today(view: View) -> date:
 
 def _rows(view: View, f: Filters, *, search: str | None, limit: int, offset: int) -> list[dict[str, Any]]:
     with view.uow() as uow:
-        view.authorize(uow, "worklist")
-        return list(service.worklist(uow, today=_today(view), overdue_only=f.overdue, due_within=f.due_within,
-                                     kind=f.kind, state=f.state, search=search, limit=limit, offset=offset))  # fmt: skip
+        actor = view.authorize(uow, "worklist", looks_up=search is not None)
+        return identity.shown_to(actor, list(service.worklist(
+            uow, today=_today(view), overdue_only=f.overdue, due_within=f.due_within, kind=f.kind, state=f.state,
+            search=search, limit=limit, offset=offset)))
 
 
 def _page(view: View, f: Filters, *, search: str | None = None, problem: str | None = None) -> Response:

@@ -7,7 +7,7 @@ from typing import Any
 from pathway.domain.states import SIDES
 from pathway.errors import InvalidInput
 from pathway.services import advance as stepping
-from pathway.services import episodes
+from pathway.services import episodes, identity
 from pathway.services.access import advance_actions
 from pathway.web.call import Call
 from pathway.web.routes import ApiRoute
@@ -16,9 +16,9 @@ from pathway.web.routes.convert import cli_text, day, flag, text, whole
 
 def list_episodes(call: Call) -> list[dict[str, Any]]:
     with call.uow() as uow:
-        call.authorize(uow, "episode.list")
-        return list(episodes.list_episodes(uow, state=call.query("state"), patient_ref=call.query("patient"),
-                                           limit=whole(call.query("limit"), "limit")))  # fmt: skip
+        actor = call.authorize(uow, "episode.list", looks_up=call.query("patient") is not None)
+        return identity.shown_to(actor, list(episodes.list_episodes(
+            uow, state=call.query("state"), patient_ref=call.query("patient"), limit=whole(call.query("limit"), "limit"))))
 
 
 def open_episode(call: Call) -> dict[str, Any]:
@@ -43,15 +43,16 @@ def open_episode(call: Call) -> dict[str, Any]:
 def show(call: Call) -> dict[str, Any]:
     episode_id = call.path_id()
     with call.uow() as uow:
-        call.authorize(uow, "episode.show", episode_id=episode_id)
-        return episodes.show_episode(uow, episode_id)
+        actor = call.authorize(uow, "episode.show", episode_id=episode_id)
+        return identity.shown_to(actor, episodes.show_episode(uow, episode_id))
 
 
 def history(call: Call) -> list[dict[str, Any]]:
     episode_id = call.path_id()
     with call.uow() as uow:
-        call.authorize(uow, "episode.history", episode_id=episode_id)
-        return episodes.episode_history(uow, episode_id, effective=flag(call.query("effective"), "effective"))
+        actor = call.authorize(uow, "episode.history", episode_id=episode_id)
+        return identity.shown_to(actor, episodes.episode_history(uow, episode_id,
+                                                                 effective=flag(call.query("effective"), "effective")))
 
 
 def next_steps(call: Call) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from pathway.clock import parse_instant, site_timezone
-from pathway.services import overdue
+from pathway.services import identity, overdue
 from pathway.services import worklist as service
 from pathway.web.call import Call
 from pathway.web.routes import ApiRoute
@@ -17,12 +17,12 @@ def worklist(call: Call) -> list[dict[str, Any]]:
     now = parse_instant(now_text, "now") if now_text is not None else call.now
     limit = whole(call.query("limit"), "limit", minimum=0)
     with call.uow() as uow:
-        call.authorize(uow, "worklist")
-        return list(service.worklist(
+        actor = call.authorize(uow, "worklist")
+        return identity.shown_to(actor, list(service.worklist(
             uow, today=now.astimezone(site_timezone()).date(), overdue_only=flag(call.query("overdue"), "overdue"),
             due_within=whole(call.query("due_within"), "due_within", minimum=0) or 0, kind=call.query("kind"),
             limit=100 if limit is None else (limit or None),
-        ))  # fmt: skip
+        )))  # fmt: skip
 
 
 def flag_overdue(call: Call) -> dict[str, int]:
