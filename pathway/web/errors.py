@@ -40,10 +40,23 @@ def pathway_error(_request: Request, exc: Exception) -> Response:
     return JSONResponse(body(exc.exit_code, message, exc.details), status_code=status, headers=headers)
 
 
-def http_error(_request: Request, exc: Exception) -> Response:
+def http_error(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, HTTPException)
+    if not request.url.path.startswith("/api/") and "text/html" in request.headers.get("accept", ""):
+        return _page(exc)  # a person who followed a wrong link: a page, not JSON
     exit_code = {404: 3, 405: 2, 413: 2, 401: 5, 403: 5}.get(exc.status_code, 2)
     return JSONResponse(body(exit_code, str(exc.detail)), status_code=exc.status_code, headers=exc.headers)
+
+
+def _page(exc: HTTPException) -> Response:
+    from starlette.responses import HTMLResponse
+
+    from pathway.web.pages.render import environment
+
+    message = "There is no such page here." if exc.status_code == 404 else str(exc.detail)
+    html = environment().get_template("error.html").render(view=None, user=None, roles=(), csrf="", idle_seconds=0,
+                                                           message=message, reasons=[], nav=None)  # fmt: skip
+    return HTMLResponse(html, status_code=exc.status_code, headers=exc.headers)
 
 
 def unexpected(request: Request, exc: Exception) -> Response:

@@ -31,13 +31,17 @@ class SecurityHeaders:
             await self.app(scope, receive, send)
             return
         https = scope.get("scheme") == "https"
+        static = str(scope.get("path", "")).startswith("/static/")
 
         async def sending(message: Any) -> None:
             if message["type"] == "http.response.start":
                 names = {name for name, _ in HEADERS}
                 kept = [(n, v) for n, v in message.get("headers", []) if n.lower() not in names]
                 extra = [(b"strict-transport-security", b"max-age=31536000")] if https else []
-                message = {**message, "headers": [*kept, *HEADERS, *extra]}
+                headers = [*kept, *HEADERS, *extra]
+                if static:  # the stylesheet and scripts hold no one's data: a browser may keep them a day
+                    headers = [(n, b"public, max-age=86400" if n == b"cache-control" else v) for n, v in headers]
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, sending)

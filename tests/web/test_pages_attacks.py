@@ -74,3 +74,21 @@ def test_a_form_too_large_is_refused_and_a_form_that_is_not_a_form_too(site: Sit
         assert huge.status_code == 413 and "<h1>" in huge.text
         json_body = client.post(f"/episodes/{eid}/advance", json={"csrf_token": token.group(1)})
         assert json_body.status_code == 400 and "as a browser does" in json_body.text
+
+
+def test_a_wrong_address_is_a_page_for_a_person_and_json_for_a_program(site: Site) -> None:
+    with httpx.Client(base_url=site.url, timeout=60) as client:
+        page = client.get("/no/such/page", headers={"Accept": "text/html"})
+        assert page.status_code == 404 and "There is no such page here." in page.text and "<h1>" in page.text
+        api = client.get("/api/no/such/route", headers={"Accept": "text/html"})
+        assert api.status_code == 404 and api.json()["error"]["exit_code"] == 3
+
+
+def test_pages_are_never_cached_the_stylesheet_and_scripts_may_be(site: Site) -> None:
+    with httpx.Client(base_url=site.url, timeout=60) as client:
+        assert client.get("/login").headers["cache-control"] == "no-store"
+        for path in ("/static/app.css", "/static/vendor/htmx.min.js", "/static/app.js"):
+            answer = client.get(path)
+            assert answer.status_code == 200 and answer.headers["cache-control"] == "public, max-age=86400", path
+            assert "content-security-policy" in answer.headers
+        assert client.get("/static/../pathway/web/app.py").status_code == 404
