@@ -22,8 +22,15 @@ from matplotlib.patches import FancyArrowPatch, FancyBboxPatch  # noqa: E402
 from matplotlib.path import Path as MplPath  # noqa: E402
 
 from pathway.diagrams.graph import TITLE, Marking, edges  # noqa: E402
-from pathway.diagrams.layout import NODE_H, NODE_W, distance, drawn_edges, everywhere_triggers, laid_out  # noqa: E402
-from pathway.diagrams.layout import to_border  # noqa: E402
+from pathway.diagrams.layout import (  # noqa: E402
+    NODE_H,
+    NODE_W,
+    distance,
+    drawn_edges,
+    everywhere_triggers,
+    laid_out,
+    to_border,
+)
 from pathway.domain.states import INITIAL, STATES, TERMINAL  # noqa: E402
 
 COLOURS = {"default": ("white", "black"), "previous": ("azure", "blue"), "active": ("darksalmon", "red")}

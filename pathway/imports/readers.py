@@ -32,8 +32,8 @@ from pathway.domain.history import CORRECTIONS, NON_CLINICAL
 from pathway.domain.replay import OPEN, OPEN_FIELDS
 from pathway.domain.triggers import TRIGGERS
 from pathway.errors import InvalidInput
-from pathway.inputs import open_input, size_text
 from pathway.imports.columns import EPISODE_KEY, OVERRIDE_REASON, REQUIRED, check_header, row_cells
+from pathway.inputs import open_input, size_text
 
 FORMATS = ("csv", "xlsx", "jsonl")
 MAX_BYTES = 1 << 30  # 1 GiB: about ten million rows of CSV

@@ -18,7 +18,7 @@ from pathway.domain.decisions import check_opening, opening_fields
 from pathway.domain.effective import replay
 from pathway.domain.fields import did_you_mean, quoted
 from pathway.domain.patients import PatientRefError, normalise_patient_ref, patient_key
-from pathway.domain.states import INITIAL, STATES, TERMINAL
+from pathway.domain.states import INITIAL, STATES
 from pathway.errors import InvalidInput
 from pathway.services import Actor
 from pathway.services.views import episode_view, event_view

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -11,12 +11,12 @@ from click.testing import CliRunner
 from cli import cli
 from pathway.db import migrate
 from pathway.db.engine import create_engine
-from pathway.domain.states import STATES
 from pathway.db.uow import UnitOfWork
+from pathway.domain.states import STATES
 from pathway.services.demo_site import USERS, populate
 from pathway.services.sign_in import Policy, sign_in
 
-NOW = datetime(2026, 12, 1, 9, tzinfo=timezone.utc)
+NOW = datetime(2026, 12, 1, 9, tzinfo=UTC)
 
 
 def test_the_demo_has_patients_in_every_state_some_overdue_and_every_role_can_sign_in(tmp_path: Path) -> None:

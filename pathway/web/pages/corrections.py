@@ -20,7 +20,6 @@ from pathway.services.episodes import episode_history, show_episode
 from pathway.web.pages.episode import FORM_STATUS, field_errors
 from pathway.web.pages.view import View
 
-
 Event = tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[dict[str, Any]]]
 
 

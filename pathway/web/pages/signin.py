@@ -11,8 +11,8 @@ import secrets
 
 from starlette.responses import RedirectResponse, Response
 
-from pathway.services.single_sign_on import Provider
 from pathway.services.sign_in import NotSignedIn, sign_in, sign_out
+from pathway.services.single_sign_on import Provider
 from pathway.web.auth import COOKIE
 from pathway.web.pages.view import EXPIRED_FORM, View
 

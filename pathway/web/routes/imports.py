@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from starlette.responses import JSONResponse
 
-from pathway.imports.readers import FORMATS
 from pathway.errors import InvalidInput
+from pathway.imports.readers import FORMATS
 from pathway.services import imports as service
 from pathway.web.call import Call
 from pathway.web.errors import STATUS
