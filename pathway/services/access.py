@@ -135,6 +135,11 @@ def authorize(
     raise AccessDenied(message + " Nothing was changed.")
 
 
+def log_change(session: Session, actor: Actor, action: str, now: datetime, detail: dict[str, Any]) -> None:
+    """A granted change that is not to an episode (users and roles), logged in the change's own transaction."""
+    _log(session, now, actor.name, actor.role, action, "granted", None, detail, actor.auth)
+
+
 def _log(
     session: Session,
     now: datetime,

@@ -8,6 +8,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from pathway.db.models import UserChangeRow, UserRoleRow, UserRow
 from pathway.db.uow import UnitOfWork
@@ -15,7 +16,7 @@ from pathway.domain.access import ROLES
 from pathway.domain.fields import quoted
 from pathway.errors import Conflict, InvalidInput, NotFound
 from pathway.services import Actor
-from pathway.services.access import OPEN, access_mode, authorize
+from pathway.services.access import OPEN, access_mode, authorize, log_change
 
 _NAME = re.compile(r"[\w.@+-]{1,128}")
 
@@ -45,6 +46,16 @@ def user_view(user: UserRow) -> dict[str, Any]:
     }
 
 
+ACTIONS_OF_CHANGES = {"added": "user.add", "granted": "user.add", "enabled": "user.enable",
+                      "disabled": "user.disable", "revoked": "user.revoke"}
+
+
+def _changed(session: Session, actor: Actor, name: str, change: str, role: str | None, now: datetime) -> None:
+    """A change to users or roles: a row of the users' history, and a row of the access log, in its transaction."""
+    session.add(UserChangeRow(at=now, actor=actor.name, user_name=name, change=change, role=role))
+    log_change(session, actor, ACTIONS_OF_CHANGES[change], now, {"user": name, "change": change, "role": role})
+
+
 def _grant(uow: UnitOfWork, name: str, role: str, actor: Actor, now: datetime) -> dict[str, Any]:
     session = uow.session
     user = session.get(UserRow, name)
@@ -53,7 +64,7 @@ def _grant(uow: UnitOfWork, name: str, role: str, actor: Actor, now: datetime) -
     changed = user is None or role not in [r.role for r in user.roles]
     if changed:
         change = "added" if user is None else "granted"
-        session.add(UserChangeRow(at=now, actor=actor.name, user_name=name, change=change, role=role))
+        _changed(session, actor, name, change, role, now)
     if user is None:
         user = UserRow(name=name, created_at=now, created_by=actor.name)
         session.add(user)
@@ -76,7 +87,7 @@ def add_user(
     ``existing`` narrows it for the web page's two forms: True only gives a role to a user
     who exists (a typo must not create someone), False only creates a new user.
     """
-    authorize(uow, actor, "user.add", now=now)
+    actor = authorize(uow, actor, "user.add", now=now)
     if access_mode(uow.session) == OPEN:
         raise InvalidInput(
             "No users exist yet, so pathway runs in open single-user mode. "
@@ -95,7 +106,7 @@ def ensure_admin(uow: UnitOfWork, *, name: str, actor: Actor, now: datetime) -> 
     """The first administrator (ending open mode), or, by an admin, one more."""
     name = check_user_name(name)
     if access_mode(uow.session) != OPEN:
-        authorize(uow, actor, "user.add", now=now)
+        actor = authorize(uow, actor, "user.add", now=now)
     return _grant(uow, name, "admin", actor, now)
 
 
@@ -111,7 +122,7 @@ def _active_admins(uow: UnitOfWork) -> set[str]:
 
 def set_enabled(uow: UnitOfWork, *, name: str, enabled: bool, actor: Actor, now: datetime) -> dict[str, Any]:
     """Disable (or re-enable) a user; the last active administrator cannot be disabled."""
-    authorize(uow, actor, "user.enable" if enabled else "user.disable", now=now)
+    actor = authorize(uow, actor, "user.enable" if enabled else "user.disable", now=now)
     user = uow.session.get(UserRow, check_user_name(name))
     if user is None:
         raise NotFound(f"There is no user {name}; `pathway user list` shows the users.")
@@ -121,14 +132,14 @@ def set_enabled(uow: UnitOfWork, *, name: str, enabled: bool, actor: Actor, now:
         raise InvalidInput(f"{name} is the last active administrator; make someone else an admin first.")
     user.disabled_at, user.disabled_by = (None, None) if enabled else (now, actor.name)
     change = "enabled" if enabled else "disabled"
-    uow.session.add(UserChangeRow(at=now, actor=actor.name, user_name=name, change=change, role=None))
+    _changed(uow.session, actor, name, change, None, now)
     uow.commit()
     return {**user_view(user), "changed": True}
 
 
 def revoke_role(uow: UnitOfWork, *, name: str, role: str, actor: Actor, now: datetime) -> dict[str, Any]:
     """Take ``role`` from ``name``, recorded in the users' history (the grant's row goes, its record stays)."""
-    authorize(uow, actor, "user.revoke", now=now)
+    actor = authorize(uow, actor, "user.revoke", now=now)
     name, role = check_user_name(name), check_role(role)
     user = uow.session.get(UserRow, name)
     if user is None:
@@ -141,6 +152,6 @@ def revoke_role(uow: UnitOfWork, *, name: str, role: str, actor: Actor, now: dat
     uow.session.delete(grant)
     uow.session.flush()
     uow.session.expire(user, ["roles"])
-    uow.session.add(UserChangeRow(at=now, actor=actor.name, user_name=name, change="revoked", role=role))
+    _changed(uow.session, actor, name, "revoked", role, now)
     uow.commit()
     return {**user_view(user), "changed": True}

@@ -67,3 +67,22 @@ def test_a_reviewer_may_not_look_a_patient_up_by_reference(site: Site) -> None:
     assert_refused(site, "rev", ["episode", "list", "--patient", "MRN-4410"], "episode.list")
     found = site.as_("cora", "--json", "episode", "list", "--patient", "mrn-4410")
     assert found.exit_code == 0 and json.loads(found.stdout)[0]["patient_ref"] == "MRN-4410"
+
+
+def test_every_change_to_users_and_roles_is_in_the_access_log(site: Site) -> None:
+    before = len(site.log())
+    for args in (("user", "add", "bo", "--role", "coordinator"), ("user", "add", "bo", "--role", "reviewer"),
+                 ("user", "disable", "bo"), ("user", "enable", "bo"), ("user", "revoke", "bo", "reviewer")):  # fmt: skip
+        assert site.as_("adm", *args).exit_code == 0, args
+    rows = site.log()[before:]
+    assert [(r["actor"], r["role"], r["action"], r["outcome"], r["detail"]["user"], r["detail"]["change"])
+            for r in rows] == [
+        ("adm", "admin", "user.add", "granted", "bo", "added"), ("adm", "admin", "user.add", "granted", "bo", "granted"),
+        ("adm", "admin", "user.disable", "granted", "bo", "disabled"),
+        ("adm", "admin", "user.enable", "granted", "bo", "enabled"),
+        ("adm", "admin", "user.revoke", "granted", "bo", "revoked"),
+    ]  # fmt: skip
+    assert site.as_("adm", "user", "disable", "bo").exit_code == 0
+    assert site.as_("adm", "user", "disable", "bo").exit_code == 0  # unchanged: nothing more to log
+    assert [r["detail"].get("change") for r in site.log()[before + 5:]] == ["disabled"]
+    assert json.loads(site.as_("adm", "--json", "audit", "verify").stdout)["intact"] is True

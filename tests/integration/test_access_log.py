@@ -39,6 +39,8 @@ def test_refusals_outlive_the_rollback_and_grants_and_reads_are_logged(engine: s
     with UnitOfWork(engine) as uow:  # a read of the rules is not a read of anyone's record
         authorize(uow, Actor("kim"), "rules.list", now=NOW)
     assert _log(engine) == [
+        ("root", None, "user.add", "granted"),  # the first administrator, in open mode
+        ("adm", "admin", "user.add", "granted"),
         ("adm", None, "audit.export.identified", "refused"),
         ("kim", "clinician", "audit.export.identified", "granted"),
         ("kim", "clinician", "episode.list", "granted"),
