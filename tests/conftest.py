@@ -55,6 +55,8 @@ def _site_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     monkeypatch.setenv("XDG_DATA_HOME", str(tmp_path / "xdg-data"))
     monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / "xdg-config"))
     monkeypatch.delenv("PATHWAY_PSEUDONYM_KEY", raising=False)
+    for name in ("PATHWAY_SMTP_URL", "PATHWAY_SMTP_FROM", "PATHWAY_BASE_URL", "PATHWAY_DIGEST_IDENTIFIED"):
+        monkeypatch.delenv(name, raising=False)  # the digests' settings come from each test, never the machine
     monkeypatch.setenv("PATHWAY_PSEUDONYM_KEY_FILE", str(tmp_path / "pseudonym.key"))  # the site's key, made on first use
 
 

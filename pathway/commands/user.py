@@ -9,7 +9,7 @@ import click
 
 from pathway.commands.common import COUNT, ID, Choice, PathwayGroup, app, emit, global_options, table
 from pathway.domain.access import ROLES
-from pathway.services import users
+from pathway.services import contacts, users
 
 
 @click.group(cls=PathwayGroup)
@@ -35,6 +35,30 @@ def add(name: str, role: str) -> None:
         with a.uow(write=True) as uow:
             data = users.add_user(uow, name=name, role=role, actor=a.actor(), now=a.now())
     emit(data, lambda d: click.echo(f"{d['name']}: {', '.join(d['roles'])}" + ("" if d["changed"] else " (unchanged)")))
+
+
+@user.command("set")
+@click.argument("name")
+@click.option("--email", metavar="ADDRESS", help="Where the digest goes; an empty value removes the address.")
+@click.option("--digest", type=Choice(("daily", "weekly", "off")), help="How often `jobs notify` sends the worklist.")
+@global_options
+def set_(name: str, email: str | None, digest: str | None) -> None:
+    """Set where user NAME's worklist digest goes and how often (an admin, or NAME themself).
+
+    Prints the user's address and digest ({"name", "email", "digest", "changed"} with --json).
+
+    \b
+    Example:
+      pathway --as cora user set cora --email cora@clinic.example.org --digest daily
+    """
+    a = app()
+    if server := a.remote():
+        data = server.call("PUT", f"/api/users/{name}/contact", body={"email": email, "digest": digest})
+    else:
+        with a.uow(write=True) as uow:
+            data = contacts.set_contact(uow, name=name, email=email, digest=digest, actor=a.actor(), now=a.now())
+    emit(data, lambda d: click.echo(f"{d['name']}: {d['email'] or 'no address'}, digest {d['digest']}"
+                                    + ("" if d["changed"] else " (unchanged)")))  # fmt: skip
 
 
 @user.command("list")

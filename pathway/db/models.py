@@ -428,3 +428,32 @@ class CheckpointRow(Base):
     at: Mapped[datetime] = mapped_column(UTCDateTime())
     actor: Mapped[str] = mapped_column(sa.String(128))
     statement: Mapped[str] = mapped_column(sa.Text)
+
+
+DIGEST_FREQUENCIES = ("daily", "weekly")
+
+
+class ContactRow(Base):
+    """Where a user's worklist digest goes, and how often: set by the user or an admin."""
+
+    __tablename__ = "user_contacts"
+    __table_args__ = (sa.CheckConstraint(_in("digest", DIGEST_FREQUENCIES), name="digest"),)
+
+    user_name: Mapped[str] = mapped_column(sa.ForeignKey("users.name"), primary_key=True)
+    email: Mapped[str | None] = mapped_column(sa.String(254), nullable=True)
+    digest: Mapped[str | None] = mapped_column(sa.String(8), nullable=True)
+    set_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    set_by: Mapped[str] = mapped_column(sa.String(128))
+
+
+class DigestRow(Base):
+    """One digest of one period for one user: claimed before it is sent, so that two runs of
+    `jobs notify` never send it twice; ``sent_at`` stays empty until the mail server took it."""
+
+    __tablename__ = "digests"
+
+    user_name: Mapped[str] = mapped_column(sa.ForeignKey("users.name"), primary_key=True)
+    period: Mapped[str] = mapped_column(sa.String(10), primary_key=True)  # 2026-12-03, or 2026-W49
+    claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
+    items: Mapped[int] = mapped_column(sa.Integer)

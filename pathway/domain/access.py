@@ -106,7 +106,7 @@ MATRIX: dict[str, frozenset[str]] = {
     "coordinator": READ_ACTIONS | _COORDINATOR,
     "clinician": READ_ACTIONS | _CLINICIAN,
     "reviewer": READ_ACTIONS | {"audit.export", "report.quality", "audit.access"},
-    "service": READ_ACTIONS | {"jobs.flag-overdue", "db.backup", "audit.checkpoint"},
+    "service": READ_ACTIONS | {"jobs.flag-overdue", "jobs.notify", "db.backup", "audit.checkpoint"},
     "admin": READ_ACTIONS
     | {
         "user.add",
@@ -114,6 +114,7 @@ MATRIX: dict[str, frozenset[str]] = {
         "user.disable",
         "user.enable",
         "user.revoke",
+        "user.set",  # another user's digest address and frequency; everyone may set their own
         "user.password",  # another user's password; everyone may set their own
         "user.token",  # another user's API tokens; everyone may manage their own
         "rules.new",

@@ -216,6 +216,10 @@ USER_WALK = [
     ("user", "add", "{name}", "--role", "wizard"),  # exit 2
     ("user", "revoke", "{name}", "coordinator"),
     ("user", "revoke", "{name}", "coordinator"),  # unchanged
+    ("user", "set", "{name}", "--email", "{name}@clinic.test", "--digest", "daily"),
+    ("user", "set", "{name}", "--email", "not an address"),  # exit 2
+    ("user", "set", "{name}", "--digest", "daily"),  # unchanged
+    ("user", "set", "{name}", "--email", "", "--digest", "off"),
     ("user", "disable", "{name}"),
     ("user", "enable", "{name}"),
     ("user", "revoke", "amira", "admin"),  # the last administrator: refused
@@ -243,6 +247,18 @@ def test_user_management_prints_the_same_through_the_server_as_directly(site: Si
     assert {"served-user", "direct-user"} <= {u["name"] for u in listed}
     refused = run(("user", "add", "x-user", "--role", "coordinator"), client_env(site, "coordinator"))
     assert refused.exit_code == 5
+
+
+@pytest.mark.parametrize("base_url", ["https://pathway.clinic.test", ""], ids=["set", "unset"])
+def test_the_digest_job_reads_the_same_through_the_server_as_directly(
+    site: Site, monkeypatch: pytest.MonkeyPatch, base_url: str
+) -> None:
+    monkeypatch.setenv("PATHWAY_BASE_URL", base_url)
+    args = ("--json", "jobs", "notify", "--dry-run", "--now", "2026-12-03T07:00")
+    served = run(args, client_env(site, "service"))
+    direct = run(("--db", site.pathway.url, "--as", USER_OF["service"], *args), {"PATHWAY_SERVER": None})
+    assert (served.exit_code, served.stdout, served.stderr) == (direct.exit_code, direct.stdout, direct.stderr)
+    assert served.exit_code == (0 if base_url else 2)
 
 
 def test_a_token_made_through_the_server_works_and_is_revoked_through_it(site: Site) -> None:

@@ -110,6 +110,8 @@ CASES = [
          lambda s, e: (f"/api/users/{_person(s, e)}/revoke", {"role": "coordinator"})),
     Case("PUT", "/api/users/{name}/password", ("user.password",), 200,
          lambda s, e: (f"/api/users/{_person(s, e)}/password", {"password": "a long enough passphrase"})),
+    Case("PUT", "/api/users/{name}/contact", ("user.set",), 200,
+         lambda s, e: (f"/api/users/{_person(s, e)}/contact", {"email": "someone@clinic.test"})),
     Case("GET", "/api/users/{name}/tokens", ("user.token",), 200,
          lambda s, e: (f"/api/users/{_person(s, e)}/tokens", None)),
     Case("POST", "/api/users/{name}/tokens", ("user.token",), 201,
@@ -120,6 +122,7 @@ CASES = [
          lambda s, e: ("/api/import?name=caseload.csv", CASELOAD.replace("{n}", str(e)).encode())),
     Case("GET", "/api/worklist", ("worklist",), 200, lambda s, e: ("/api/worklist?due_within=7", None)),
     Case("POST", "/api/jobs/flag-overdue", ("jobs.flag-overdue",), 200, lambda s, e: ("/api/jobs/flag-overdue", {})),
+    Case("POST", "/api/jobs/notify", ("jobs.notify",), 200, lambda s, e: ("/api/jobs/notify", {"dry_run": True})),
     Case("GET", "/api/audit/verify", ("audit.verify",), 200, lambda s, e: ("/api/audit/verify", None)),
     Case("GET", "/api/audit/export", ("audit.export",), 200, lambda s, e: ("/api/audit/export?format=csv", None)),
     Case("GET", "/api/audit/export", ("audit.export.identified",), 200,
@@ -143,6 +146,11 @@ OPEN_ROUTES = {("GET", "/api/health"), ("POST", "/api/session"), ("DELETE", "/ap
 # Revokes the very token the call presents, so it cannot share the loop's tokens: `pathway
 # logout` exercises it (tests/web/test_client_mode.py), and anonymous calls get 401 below.
 SELF_REVOKING = {("DELETE", "/api/tokens/current")}
+
+
+@pytest.fixture(autouse=True)
+def _digest_links(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PATHWAY_BASE_URL", "https://pathway.clinic.test")  # `jobs notify` links to the pages
 
 
 def allowed(case: Case, role: str) -> bool:

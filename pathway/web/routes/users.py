@@ -5,9 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from pathway.errors import InvalidInput
-from pathway.services import passwords, tokens, users
+from pathway.services import contacts, passwords, tokens, users
 from pathway.web.call import Call
 from pathway.web.routes import ApiRoute
+from pathway.web.routes.convert import text
 
 
 def _name(call: Call) -> str:
@@ -63,6 +64,15 @@ def password(call: Call) -> dict[str, Any]:
         return passwords.set_password(uow, name=_name(call), password=text, actor=call.actor, now=call.now)
 
 
+def contact(call: Call) -> dict[str, Any]:
+    """Where a user's worklist digest goes and how often (the body of `pathway user set --json`)."""
+    assert call.actor is not None
+    data = call.json()
+    email, digest = text(data.get("email"), "email"), text(data.get("digest"), "digest")
+    with call.uow(write=True) as uow:
+        return contacts.set_contact(uow, name=_name(call), email=email, digest=digest, actor=call.actor, now=call.now)
+
+
 def token_list(call: Call) -> list[dict[str, Any]]:
     assert call.actor is not None
     with call.uow() as uow:
@@ -97,6 +107,9 @@ ROUTES = [
     ApiRoute("POST", "/api/users/{name}/revoke", revoke, "Take a role from a user.", body=("role",)),
     ApiRoute("PUT", "/api/users/{name}/password", password, "Set a user's password (administrators, or oneself).",
              body=("password",)),
+    ApiRoute("PUT", "/api/users/{name}/contact", contact,
+             "Set a user's email address and worklist digest (daily, weekly, off): administrators, or oneself.",
+             body=("email", "digest")),
     ApiRoute("GET", "/api/users/{name}/tokens", token_list, "A user's API tokens (never the tokens themselves)."),
     ApiRoute("POST", "/api/users/{name}/tokens", token_create, "Create an API token for a user: shown once.",
              status=201, body=("expires_days", "note")),
