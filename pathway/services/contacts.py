@@ -33,14 +33,27 @@ def contact_view(name: str, row: ContactRow | None) -> dict[str, Any]:
     return {"name": name, "email": row.email if row else None, "digest": (row.digest if row else None) or OFF}
 
 
+def _rights(uow: UnitOfWork, name: str, actor: Actor, now: datetime) -> Actor:
+    if access_mode(uow.session) == OPEN:
+        raise InvalidInput("No users exist yet: create the first admin with `pathway db upgrade --admin NAME`.")
+    return authorize(uow, actor, "db.info" if actor.name == name else "user.set", now=now)  # oneself: any known user
+
+
+def get_contact(uow: UnitOfWork, *, name: str, actor: Actor, now: datetime) -> dict[str, Any]:
+    """``name``'s address and digest, for themself or an admin."""
+    name = check_user_name(name)
+    _rights(uow, name, actor, now)
+    if uow.session.get(UserRow, name) is None:
+        raise NotFound(f"There is no user {name}; `pathway user list` shows the users.")
+    return contact_view(name, uow.session.get(ContactRow, name))
+
+
 def set_contact(
     uow: UnitOfWork, *, name: str, email: str | None, digest: str | None, actor: Actor, now: datetime
 ) -> dict[str, Any]:
     """Set ``name``'s address (``""`` removes it) and digest frequency (daily, weekly or off)."""
-    if access_mode(uow.session) == OPEN:
-        raise InvalidInput("No users exist yet: create the first admin with `pathway db upgrade --admin NAME`.")
     name = check_user_name(name)
-    actor = authorize(uow, actor, "db.info" if actor.name == name else "user.set", now=now)  # oneself: any known user
+    actor = _rights(uow, name, actor, now)
     if email is None and digest is None:
         raise InvalidInput("Give --email ADDRESS, --digest daily|weekly|off, or both.")
     if digest is not None and digest not in (*DIGEST_FREQUENCIES, OFF):

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import httpx
+import pytest
 import sqlalchemy as sa
 
 from pathway.domain.access import MATRIX, ROLES
@@ -84,6 +85,9 @@ CASES = [
          lambda s: (f"/users/{_user(s)}/roles", {"role": "reviewer"})),
     Case("POST", "/users/{name}/roles/{role}/revoke", ("user.revoke",), 303,
          lambda s: (f"/users/{_user(s)}/roles/coordinator/revoke", {})),
+    Case("GET", "/users/{name}/digest", ("user.set",), 200, lambda s: (f"/users/{_user(s)}/digest", {})),
+    Case("POST", "/users/{name}/digest", ("user.set",), 303,
+         lambda s: (f"/users/{_user(s)}/digest", {"email": "someone@clinic.test", "digest": "weekly"})),
     Case("GET", "/users/{name}/tokens", ("user.token",), 200, lambda s: (f"/users/{_user(s)}/tokens", {})),
     Case("POST", "/users/{name}/tokens", ("user.token",), 200,
          lambda s: (f"/users/{_user(s)}/tokens", {"note": "cron", "expires": "30"})),
@@ -148,6 +152,50 @@ def test_everyone_manages_their_own_tokens_but_nobody_elses(site: Site) -> None:
         assert kim.get("/users/amira/tokens").status_code == 403
         made = post(kim, "/users/kim/tokens", "/users/kim/tokens", {"note": "my laptop", "expires": "7"})
         assert made.status_code == 200 and "copy it now" in made.text
+
+
+def test_everyone_sets_their_own_email_digest_and_admins_anyone_s(site: Site) -> None:
+    with browser(site, "coordinator") as kim:
+        page = kim.get("/")
+        assert 'href="/users/kim/digest"' in page.text  # from every page's header
+        own = kim.get("/users/kim/digest")
+        assert own.status_code == 200 and "Worklist by email for kim" in own.text and 'value="off" checked' in own.text
+        saved = post(kim, "/users/kim/digest", "/users/kim/digest", {"email": "kim@clinic.test", "digest": "daily"})
+        assert saved.status_code == 303 and saved.headers["location"] == "/users/kim/digest?done=digest-saved"
+        shown = kim.get(saved.headers["location"]).text
+        assert "Saved" in shown and 'value="kim@clinic.test"' in shown and 'value="daily" checked' in shown
+        assert kim.get("/users/amira/digest").status_code == 403
+    assert site.pathway.json("--as", "kim", "user", "set", "kim", "--digest", "daily")["email"] == "kim@clinic.test"
+    with browser(site, "admin") as amira:
+        assert "Email digest" in amira.get("/users").text
+        done = post(amira, "/users", "/users/cleo/digest", {"email": "cleo@clinic.test", "digest": "weekly"})
+        assert done.status_code == 303
+    assert [(r["actor"], r["outcome"]) for r in _log(site, "user.set")] == [
+        ("kim", "granted"), ("kim", "refused"), ("amira", "granted")]  # fmt: skip
+
+
+@pytest.mark.parametrize(("form", "error_id", "says"), [
+    ({"email": "kim@clinic", "digest": "daily"}, "digest-email-error", "is not an email address"),
+    ({"email": "", "digest": "daily"}, "digest-email-error", "A digest needs an address"),
+    ({"email": "kim@clinic.test", "digest": "hourly"}, "digest-error", "--digest is one of"),
+])  # fmt: skip
+def test_a_bad_digest_setting_is_shown_next_to_its_field_and_changes_nothing(
+    site: Site, form: dict[str, str], error_id: str, says: str
+) -> None:
+    with browser(site, "coordinator") as kim:
+        before = dump(site.engine)
+        answer = post(kim, "/users/kim/digest", "/users/kim/digest", form)
+        assert answer.status_code == 400, answer.text[:400]
+        error = re.search(rf'<p class="error" id="{error_id}">([^<]*)</p>', answer.text)
+        assert error and says in error.group(1), answer.text
+        assert f'value="{form["email"]}"' in answer.text  # what was typed stays in the form
+        assert dump(site.engine) == before
+
+
+def _log(site: Site, action: str) -> list[dict[str, Any]]:
+    with site.engine.connect() as conn:
+        rows = conn.execute(sa.text("SELECT actor, action, outcome FROM access_log ORDER BY id")).mappings().all()
+    return [dict(r) for r in rows if r["action"] == action]
 
 
 def _row(html: str, name: str) -> str:

@@ -47,6 +47,8 @@ ROUTES: list[PageRoute] = [
     PageRoute("POST", "/users/{name}/enable", users.enable),
     PageRoute("POST", "/users/{name}/roles", users.grant),
     PageRoute("POST", "/users/{name}/roles/{role}/revoke", users.revoke),
+    PageRoute("GET", "/users/{name}/digest", users.digest),
+    PageRoute("POST", "/users/{name}/digest", users.digest_set),
     PageRoute("GET", "/users/{name}/tokens", users.token_list),
     PageRoute("POST", "/users/{name}/tokens", users.token_create),
     PageRoute("POST", "/users/{name}/tokens/{id}/revoke", users.token_revoke),

@@ -18,7 +18,7 @@ from starlette.responses import Response
 from pathway.db.uow import UnitOfWork
 from pathway.domain.access import ROLES
 from pathway.errors import AccessDenied, InvalidInput, NotFound, PathwayError
-from pathway.services import tokens, users
+from pathway.services import contacts, tokens, users
 from pathway.web.errors import STATUS
 from pathway.web.pages.view import View
 
@@ -30,6 +30,7 @@ NOTICES = {
     "enabled": "{user} is active again.",
     "unchanged": "Nothing to change for {user}.",
     "token-revoked": "The token is revoked: it is refused from now on.",
+    "digest-saved": "Saved: `pathway jobs notify` uses it from its next run.",
 }
 NAME_HELP = "Letters, digits or . _ @ + - (no spaces), up to 128 characters, e.g. a.smith."
 
@@ -225,3 +226,40 @@ def token_revoke(view: View) -> Response:
     with view.uow(write=True) as uow:
         tokens.revoke_token(uow, name=name, token_id=token_id, actor=view.actor, now=view.now)
     return view.redirect(f"/users/{quote(name, safe='')}/tokens?done=token-revoked")
+
+
+DIGESTS = (("daily", "Daily: what is overdue and due today"), ("weekly", "Weekly: what falls due within seven days"),
+           ("off", "Off: no email"))  # fmt: skip
+
+
+def _digest_page(view: View, name: str, form: dict[str, str], *, errors: dict[str, str] | None = None,
+                 status: int = 200) -> Response:  # fmt: skip
+    notice = NOTICES["digest-saved"] if view.query("done") == "digest-saved" and status == 200 else None
+    return view.page("user_digest.html", name=name, form=form, digests=DIGESTS, errors=errors or {}, notice=notice,
+                     nav="users" if view.actor and view.actor.name != name else None, status=status)  # fmt: skip
+
+
+def digest(view: View) -> Response:
+    """Where one's worklist digest goes and how often (oneself, or an admin for anyone)."""
+    name = _name(view)
+    assert view.actor is not None
+    with view.uow() as uow:
+        current = contacts.get_contact(uow, name=name, actor=view.actor, now=view.now)
+    return _digest_page(view, name, {"email": current["email"] or "", "digest": current["digest"]})
+
+
+def digest_set(view: View) -> Response:
+    """Save the address and frequency; a bad address, or a digest without one, is shown next to the address."""
+    name = _name(view)
+    form = {"email": view.form.get("email", "").strip(), "digest": view.form.get("digest", "").strip() or "off"}
+    assert view.actor is not None
+    try:
+        with view.uow(write=True) as uow:
+            contacts.set_contact(uow, name=name, email=form["email"], digest=form["digest"], actor=view.actor,
+                                 now=view.now)  # fmt: skip
+    except (AccessDenied, NotFound):
+        raise
+    except PathwayError as exc:
+        field = "digest" if "--digest is one of" in exc.message else "email"
+        return _digest_page(view, name, form, errors={field: exc.message}, status=_status(exc))
+    return view.redirect(f"/users/{quote(name, safe='')}/digest?done=digest-saved")

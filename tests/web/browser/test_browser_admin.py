@@ -13,7 +13,7 @@ from tests.web.conftest import Site
 from tests.web.pages import set_password
 
 PAGES = {
-    "admin": ["/rules", "/rules/1", "/users", "/users/kim/tokens", "/audit"],
+    "admin": ["/rules", "/rules/1", "/users", "/users/kim/tokens", "/users/kim/digest", "/audit"],
     "reviewer": ["/report", "/audit", "/rules/diff?from=1&to=1"],
 }
 
