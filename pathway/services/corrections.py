@@ -10,7 +10,7 @@ steps and guards, and counted as a deviation (``domain.corrections``).
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
@@ -45,12 +45,15 @@ def _stored_event(session: Session, episode_id: int, seq: int) -> EventRow:
     return event
 
 
-def _record_rights(session: Session, episode_id: int, event: EventRow, names: Sequence[str] = ()) -> tuple[str, ...]:
-    """The rights recording ``event`` needed (a correction: those of the event it changed, and its own)."""
+def record_rights(event: EventRow, lookup: Callable[[int], EventRow], names: Sequence[str] = ()) -> tuple[str, ...]:
+    """The rights recording ``event`` needed (a correction: those of the event it changed, and its own).
+
+    ``lookup`` finds another event of the episode by number: a query, or the page's rows already read.
+    """
     overridden = bool(event.override_reason)
     if event.trigger in CORRECTIONS:
-        target = _stored_event(session, episode_id, int(event.fields["seq"]))
-        inner = _record_rights(session, episode_id, target, list(event.fields.get("set", {})))
+        target = lookup(int(event.fields["seq"]))
+        inner = record_rights(target, lookup, list(event.fields.get("set", {})))
         needed = access.change_actions(CHANGE_ACTIONS[event.trigger], inner)
         return (*needed, access.OVERRIDE) if overridden and access.OVERRIDE not in needed else needed
     if event.trigger == OPEN:  # correcting the opening: as for opening, and a change of patient needs its right
@@ -58,6 +61,25 @@ def _record_rights(session: Session, episode_id: int, event: EventRow, names: Se
     if event.trigger == MIGRATE_RULES:
         return ()  # refused as input once the rights are known
     return access.record_actions(event.trigger, [*event.fields, *names], overridden)
+
+
+def change_rights(rows: Sequence[EventRow]) -> dict[int, dict[str, list[str]]]:
+    """For each event that may be corrected or voided, what each change needs ({seq: {"correct": [...],
+    "void": [...]}}): the page offers only those
+    the reader's roles grant (the service still decides when the form is sent)."""
+    by_seq = {row.seq: row for row in rows}
+    rights: dict[int, dict[str, list[str]]] = {}
+    for row in rows:
+        if row.trigger == MIGRATE_RULES or row.trigger == VOID:
+            continue
+        changes = (VOID,) if row.trigger == CORRECT else (CORRECT, VOID)  # a correction is undone by voiding it
+        needed = record_rights(row, by_seq.__getitem__)
+        rights[row.seq] = {CHANGE_ACTIONS[c]: list(access.change_actions(CHANGE_ACTIONS[c], needed)) for c in changes}
+    return rights
+
+
+def _record_rights(session: Session, episode_id: int, event: EventRow, names: Sequence[str] = ()) -> tuple[str, ...]:
+    return record_rights(event, lambda seq: _stored_event(session, episode_id, seq), names)
 
 
 def rights(

@@ -21,6 +21,7 @@ from pathway.domain.effective import replay
 from pathway.domain.summary import clinical_summary
 from pathway.domain.timers import clearing_triggers
 from pathway.domain.triggers import TRIGGERS
+from pathway.services.corrections import change_rights
 from pathway.services.views import episode_view, event_view
 from pathway.services.worklist import status
 
@@ -43,10 +44,11 @@ def episode_overview(uow: UnitOfWork, *, episode_id: int, now: datetime) -> dict
         sa.select(FlagRow).where(FlagRow.episode_id == episode_id, sa.text(UNRESOLVED)).order_by(FlagRow.overdue_on)
     ).scalars()
     snapshot = repo.snapshot(session, episode, events=records)
+    rights = change_rights(rows)
     return {
         "episode": episode_view(episode),
         "days_in_state": (today - episode.state_entered_on).days,
-        "timeline": [event_view(e) | {"status": str(result.statuses[e.seq])} for e in rows],
+        "timeline": [event_view(e) | {"status": str(result.statuses[e.seq]), "needs": rights.get(e.seq)} for e in rows],
         "summary": clinical_summary(effective),
         "flags": [{"kind": f.kind, "milestone": f.milestone if f.kind == "postop_followup" else None,
                    "due_on": f.due_on.isoformat(), "overdue_on": f.overdue_on.isoformat(),

@@ -219,3 +219,38 @@ def test_a_reviewer_reads_pseudonyms_on_every_page_and_may_not_search(site: Site
         assert "MRN-PSEUDO-1" not in api.get(f"/api/episodes/{eid}").text
         assert "MRN-PSEUDO-1" not in api.get("/api/worklist").text
         assert api.get("/api/episodes", params={"patient": "MRN-PSEUDO-1"}).status_code == 403
+
+
+def test_corrections_are_offered_only_to_those_who_may_make_them(site: Site) -> None:
+    eid = _in_care(site, "MRN-EP-9")
+    seqs = {e["trigger"]: e["seq"] for e in _history(site, eid)}
+    confirm, inject = seqs["confirm_diagnosis"], seqs["inject"]
+    before = _history(site, eid)
+    with browser(site) as kim:  # a coordinator: not a clinician's step
+        page = kim.get(f"/episodes/{eid}").text
+        assert f"/events/{inject}/correct\"" in page and f"/events/{inject}/void\"" in page
+        assert f"/events/{confirm}/correct\"" not in page and f"/events/{confirm}/void\"" not in page
+        for change in ("correct", "void"):
+            refused = kim.get(f"/episodes/{eid}/events/{confirm}/{change}")
+            assert refused.status_code == 403 and "needs the clinician" in refused.text, change
+    with browser(site, "reviewer") as rey:
+        page = rey.get(f"/episodes/{eid}").text
+        assert "/correct\"" not in page and "/void\"" not in page
+        assert rey.get(f"/episodes/{eid}/events/{inject}/correct").status_code == 403
+    assert _history(site, eid) == before
+    with browser(site, "clinician") as cleo:
+        assert f"/events/{confirm}/correct\"" in cleo.get(f"/episodes/{eid}").text
+        assert cleo.get(f"/episodes/{eid}/events/{confirm}/correct").status_code == 200
+        fixed = post(cleo, f"/episodes/{eid}/events/{inject}/correct", f"/episodes/{eid}/events/{inject}/correct",
+                     {"reason": "the other side's syringe", "occurred_on": "2026-02-12"})  # fmt: skip
+        assert fixed.status_code == 303, fixed.text[:400]
+        correction = max(e["seq"] for e in _history(site, eid))
+        page = cleo.get(f"/episodes/{eid}").text
+        assert f'href="/episodes/{eid}/events/{correction}/void">Undo this correction' in page
+        assert f"/events/{correction}/correct\"" not in page  # a correction is undone, not corrected
+        form = cleo.get(f"/episodes/{eid}/events/{correction}/void")
+        assert form.status_code == 200
+        undone = post(cleo, f"/episodes/{eid}/events/{correction}/void", f"/episodes/{eid}/events/{correction}/void",
+                      {"reason": "the first date was right"})  # fmt: skip
+        assert undone.status_code == 303
+    assert {e["seq"]: e["status"] for e in _history(site, eid)}[correction].startswith("entered in error by")

@@ -23,7 +23,7 @@ from pathway.web.pages.view import View
 Event = tuple[dict[str, Any], dict[str, Any], dict[str, Any], list[dict[str, Any]]]
 
 
-def _event(view: View, episode_id: int, seq: int) -> Event:
+def _event(view: View, episode_id: int, seq: int, change: str = CORRECT) -> Event:
     """The episode, the event as recorded and as it now counts, and the fields its form shows."""
     with view.uow() as uow:
         actor = view.authorize(uow, "episode.history", episode_id=episode_id)
@@ -31,9 +31,12 @@ def _event(view: View, episode_id: int, seq: int) -> Event:
         recorded = identity.shown_to(actor, episode_history(uow, episode_id))
         effective = identity.shown_to(actor, episode_history(uow, episode_id, effective=True))
     event = next((e for e in recorded if e["seq"] == seq), None)
-    if event is None or event["trigger"] in CORRECTIONS:
-        raise NotFound(f"Episode {episode_id} has no event {seq} that can be corrected.")
+    undoing = event is not None and change == VOID and event["trigger"] == CORRECT  # voiding a correction undoes it
+    if event is None or (event["trigger"] in CORRECTIONS and not undoing):
+        raise NotFound(f"Episode {episode_id} has no event {seq} that can be {'corrected' if change == CORRECT else 'voided'}.")
     now = next((e for e in effective if e["seq"] == seq), event)
+    if undoing:
+        return episode, event, now, []
     spec = OPENING if event["trigger"] == OPEN else TRIGGERS[event["trigger"]]
     return episode, event, now, [f.as_dict() for f in spec.fields]
 
@@ -44,7 +47,7 @@ def _ids(view: View) -> tuple[int, int]:
 
 def _form(view: View, template: str, *, status: int = 200, problem: dict[str, Any] | None = None) -> Response:
     episode_id, seq = _ids(view)
-    episode, event, now, fields = _event(view, episode_id, seq)
+    episode, event, now, fields = _event(view, episode_id, seq, VOID if template == "void.html" else CORRECT)
     current = {f["name"]: _text(now["fields"].get(f["name"])) for f in fields}
     return view.page(template, status=status, episode=episode, event=event, now=now, fields=fields,
                      current=current, values=dict(view.form) if problem else current, problem=problem or {},
@@ -59,8 +62,16 @@ def _text(value: Any) -> str:
     return "" if value is None else str(value)
 
 
+def _may(view: View, change: str) -> None:
+    """A form only for those who may send it: a 403 page, and the refusal logged, for the others."""
+    episode_id, seq = _ids(view)
+    with view.uow() as uow:
+        view.authorize(uow, *service.rights(uow, episode_id=episode_id, seq=seq, change=change), episode_id=episode_id)
+
+
 def correct_form(view: View) -> Response:
     """The correction form, filled with the values that now count."""
+    _may(view, CORRECT)
     return _form(view, "correct.html")
 
 
@@ -80,6 +91,7 @@ def correct(view: View) -> Response:
 
 def void_form(view: View) -> Response:
     """Confirm that an event was entered in error, with a reason."""
+    _may(view, VOID)
     return _form(view, "void.html")
 
 

@@ -61,7 +61,7 @@ def _page(view: View, episode_id: int, *, status: int = 200, problem: dict[str, 
     done = view.query("done")
     return view.page("episode.html", status=status, data=data, svg=svg, problem=problem or {}, nav=None,
                      done=done if done in (*TRIGGERS, "correct", "void") else None,
-                     may_override=view.can(OVERRIDE), may_correct=view.can("correct"), may_void=view.can("void"),
+                     may_override=view.can(OVERRIDE),
                      may_step=view.can("advance"), corrections=CORRECTIONS)  # fmt: skip
 
 

@@ -60,6 +60,10 @@ class View:
         """Whether a role held may do ``action`` (to show a link or a box; the service still decides)."""
         return any(action in access.MATRIX[role] for role in self.roles)
 
+    def can_all(self, actions: list[str] | None) -> bool:
+        """Whether the roles held grant every one of ``actions`` (None: nothing to offer)."""
+        return actions is not None and all(self.can(action) for action in actions)
+
     def query(self, name: str) -> str | None:
         value = self.request.query_params.get(name, "").strip()
         return value or None
