@@ -49,7 +49,7 @@ def set_(name: str, email: str | None, digest: str | None) -> None:
 
     \b
     Example:
-      pathway --as cora user set cora --email cora@clinic.example.org --digest daily
+      pathway --as cora user set cora --email cora@clinic.org --digest daily
     """
     a = app()
     if server := a.remote():
