@@ -10,6 +10,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+import sqlalchemy as sa
+
 from pathway.db.models import DIGEST_FREQUENCIES, ContactRow, UserRow
 from pathway.db.uow import UnitOfWork
 from pathway.errors import InvalidInput, NotFound
@@ -46,6 +48,12 @@ def get_contact(uow: UnitOfWork, *, name: str, actor: Actor, now: datetime) -> d
     if uow.session.get(UserRow, name) is None:
         raise NotFound(f"There is no user {name}; `pathway user list` shows the users.")
     return contact_view(name, uow.session.get(ContactRow, name))
+
+
+def list_contacts(uow: UnitOfWork, *, actor: Actor, now: datetime) -> dict[str, dict[str, Any]]:
+    """Every user's address and digest, by name, for the administrators' list of users."""
+    authorize(uow, actor, "user.list", now=now)
+    return {row.user_name: contact_view(row.user_name, row) for row in uow.session.scalars(sa.select(ContactRow))}
 
 
 def set_contact(

@@ -170,6 +170,9 @@ def test_everyone_sets_their_own_email_digest_and_admins_anyone_s(site: Site) ->
         assert "Email digest" in amira.get("/users").text
         done = post(amira, "/users", "/users/cleo/digest", {"email": "cleo@clinic.test", "digest": "weekly"})
         assert done.status_code == 303
+        listed = amira.get("/users").text
+        assert "weekly to cleo@clinic.test" in _row(listed, "cleo") and "daily to kim@clinic.test" in _row(listed, "kim")
+        assert ">off<" in _row(listed, "amira")
     assert [(r["actor"], r["outcome"]) for r in _log(site, "user.set")] == [
         ("kim", "granted"), ("kim", "refused"), ("amira", "granted")]  # fmt: skip
 

@@ -58,10 +58,11 @@ def _list(
     with view.uow() as uow:
         assert view.actor is not None
         rows = users.list_users(uow, actor=view.actor, now=view.now)
+        digests = contacts.list_contacts(uow, actor=view.actor, now=view.now)
     names = {u["name"] for u in rows}
     row_errors = row_errors or {}
     problem = next((message for (name, _), message in row_errors.items() if name not in names), None)
-    return view.page("users.html", users=rows, all_roles=ROLES, errors=errors or {}, row_errors=row_errors,
+    return view.page("users.html", users=rows, digests=digests, all_roles=ROLES, errors=errors or {}, row_errors=row_errors,
                      added=added or {"name": "", "role": ""}, notice=_notice(view, rows) if status == 200 else None,
                      problem=problem, name_help=NAME_HELP, nav="users", status=status)  # fmt: skip
 
