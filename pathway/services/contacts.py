@@ -22,6 +22,7 @@ from pathway.services.users import check_user_name
 # Deliberately plain: one @, a dot in the domain, no spaces or control characters (no header injection).
 _ADDRESS = re.compile(r"[^@\s\x00-\x1f\x7f\"<>,;]{1,64}@[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)+")
 OFF = "off"
+RECIPIENT_ROLES = ("coordinator", "clinician")  # who works the worklist, and so gets it by email
 
 
 def check_address(address: str) -> str:
@@ -42,12 +43,15 @@ def _rights(uow: UnitOfWork, name: str, actor: Actor, now: datetime) -> Actor:
 
 
 def get_contact(uow: UnitOfWork, *, name: str, actor: Actor, now: datetime) -> dict[str, Any]:
-    """``name``'s address and digest, for themself or an admin."""
+    """``name``'s address and digest, for themself or an admin, and whether the job would send them one
+    (``receives``: active, and a coordinator or clinician)."""
     name = check_user_name(name)
     _rights(uow, name, actor, now)
-    if uow.session.get(UserRow, name) is None:
+    user = uow.session.get(UserRow, name)
+    if user is None:
         raise NotFound(f"There is no user {name}; `pathway user list` shows the users.")
-    return contact_view(name, uow.session.get(ContactRow, name))
+    receives = user.disabled_at is None and any(r.role in RECIPIENT_ROLES for r in user.roles)
+    return {**contact_view(name, uow.session.get(ContactRow, name)), "receives": receives}
 
 
 def list_contacts(uow: UnitOfWork, *, actor: Actor, now: datetime) -> dict[str, dict[str, Any]]:

@@ -29,9 +29,9 @@ from pathway.errors import InvalidInput, PathwayError, Unavailable
 from pathway.mail import Mailer, message
 from pathway.services import Actor
 from pathway.services.access import authorize, log_change
+from pathway.services.contacts import RECIPIENT_ROLES
 from pathway.services.worklist import worklist
 
-RECIPIENT_ROLES = ("coordinator", "clinician")  # who works the worklist
 STALE_CLAIM = timedelta(minutes=15)
 MAX_LINKS = 200  # per section; the rest are counted and left to the worklist page
 _TRUE, _FALSE = {"1", "true", "yes", "on"}, {"", "0", "false", "no", "off"}

@@ -170,6 +170,9 @@ def test_everyone_sets_their_own_email_digest_and_admins_anyone_s(site: Site) ->
         assert "Email digest" in amira.get("/users").text
         done = post(amira, "/users", "/users/cleo/digest", {"email": "cleo@clinic.test", "digest": "weekly"})
         assert done.status_code == 303
+        assert 'href="/users/amira/digest"' not in amira.get("/rules").text  # an admin gets no digest: no header link
+        assert "gets none until they are one" in amira.get("/users/rey/digest").text  # a reviewer
+        assert "gets none until" not in amira.get("/users/cleo/digest").text
         listed = amira.get("/users").text
         assert "weekly to cleo@clinic.test" in _row(listed, "cleo") and "daily to kim@clinic.test" in _row(listed, "kim")
         assert ">off<" in _row(listed, "amira")

@@ -234,9 +234,10 @@ DIGESTS = (("daily", "Daily: what is overdue and due today"), ("weekly", "Weekly
 
 
 def _digest_page(view: View, name: str, form: dict[str, str], *, errors: dict[str, str] | None = None,
-                 status: int = 200) -> Response:  # fmt: skip
+                 status: int = 200, receives: bool = True) -> Response:  # fmt: skip
     notice = NOTICES["digest-saved"] if view.query("done") == "digest-saved" and status == 200 else None
     return view.page("user_digest.html", name=name, form=form, digests=DIGESTS, errors=errors or {}, notice=notice,
+                     receives=receives,
                      nav="users" if view.actor and view.actor.name != name else None, status=status)  # fmt: skip
 
 
@@ -246,7 +247,8 @@ def digest(view: View) -> Response:
     assert view.actor is not None
     with view.uow() as uow:
         current = contacts.get_contact(uow, name=name, actor=view.actor, now=view.now)
-    return _digest_page(view, name, {"email": current["email"] or "", "digest": current["digest"]})
+    return _digest_page(view, name, {"email": current["email"] or "", "digest": current["digest"]},
+                        receives=current["receives"])
 
 
 def digest_set(view: View) -> Response:
