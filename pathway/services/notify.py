@@ -88,27 +88,28 @@ def notify(engine: sa.Engine, *, actor: Actor, now: datetime, mailer: Mailer | N
     try:
         for recipient in recipients:
             theirs = [i for i in items if i["opened_at"] or date.fromisoformat(i["due_on"]) <= recipient.horizon(today)]
+            period = recipient.period(today)
             if not theirs:
                 counts["nothing_due"] += 1
             elif dry_run:
                 counts["would_send"] += 1
             elif failure is not None:
                 counts["failed"] += 1
-            elif not _claim(engine, recipient, recipient.period(today), theirs, actor, now, site.identified):
+            elif not _claim(engine, recipient, period, theirs, actor, now, site.identified):
                 counts["already_sent"] += 1
             else:
                 try:
                     client = client or _connect(mailer)
                     client.send_message(_digest(mailer, recipient, theirs, today, site))
                 except (PathwayError, smtplib.SMTPException, OSError) as error:
-                    _release(engine, recipient, recipient.period(today))
+                    _settle(engine, recipient, period, sent_at=None)
                     counts["failed"] += 1
                     failure = error if isinstance(error, PathwayError) else Unavailable(
                         f"The mail server {mailer.where if mailer else ''} did not take a digest "
                         f"({type(error).__name__}).")  # fmt: skip
                     client = None
                 else:
-                    _sent(engine, recipient, recipient.period(today), now)
+                    _settle(engine, recipient, period, sent_at=now)
                     counts["sent"] += 1
     finally:
         if client is not None:
@@ -168,17 +169,12 @@ def _claim(engine: sa.Engine, recipient: Recipient, period: str, items: list[dic
         return True
 
 
-def _release(engine: sa.Engine, recipient: Recipient, period: str) -> None:
+def _settle(engine: sa.Engine, recipient: Recipient, period: str, *, sent_at: datetime | None) -> None:
+    """Mark the claimed digest sent, or (``sent_at`` None: the server did not take it) release it for the next run."""
+    mine = (DigestRow.user_name == recipient.name, DigestRow.period == period, DigestRow.sent_at.is_(None))
+    statement = sa.delete(DigestRow) if sent_at is None else sa.update(DigestRow).values(sent_at=sent_at)
     with UnitOfWork(engine, write=True) as uow:
-        uow.session.execute(sa.delete(DigestRow).where(
-            DigestRow.user_name == recipient.name, DigestRow.period == period, DigestRow.sent_at.is_(None)))
-        uow.commit()
-
-
-def _sent(engine: sa.Engine, recipient: Recipient, period: str, now: datetime) -> None:
-    with UnitOfWork(engine, write=True) as uow:
-        uow.session.execute(sa.update(DigestRow).where(
-            DigestRow.user_name == recipient.name, DigestRow.period == period).values(sent_at=now))
+        uow.session.execute(statement.where(*mine))
         uow.commit()
 
 
