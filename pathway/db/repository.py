@@ -36,11 +36,27 @@ from pathway.errors import InvalidInput, NotFound
 def get_episode(session: Session, episode_id: int, *, lock: bool = False) -> EpisodeRow:
     """The episode row; with ``lock``, locked until the transaction ends (FOR UPDATE on
     PostgreSQL; a SQLite write transaction already holds the whole file), so that
-    concurrent writers queue and each is judged on the state it actually follows."""
+    concurrent writers queue and each is judged on the state it actually follows.
+
+    Within one transaction the row is read once: access checks and the service share it
+    (the session's identity map alone holds it weakly, and a lock would read it again).
+    """
+    seen = session.info.get(_SEEN)
+    if seen is not None and seen[0] is session.get_transaction():
+        held = seen[1].get(episode_id)
+        if held is not None and (held[1] or not lock):
+            return held[0]
     episode = session.get(EpisodeRow, episode_id, with_for_update=True if lock else None)
     if episode is None:
         raise NotFound(f"There is no episode {episode_id}; `pathway episode list` shows the episodes.")
+    transaction = session.get_transaction()
+    if seen is None or seen[0] is not transaction:
+        seen = session.info[_SEEN] = (transaction, {})
+    seen[1][episode_id] = (episode, lock)
     return episode
+
+
+_SEEN = "pathway_episodes_read"  # session.info: (transaction, {episode id: (row, locked)})
 
 
 def events_of(session: Session, episode_id: int) -> Sequence[EventRow]:

@@ -2,7 +2,8 @@
 
 Every service runs inside one of these, so a refused or failed command leaves the
 database exactly as it was. Write units start their SQLite transaction with BEGIN
-IMMEDIATE (see engine.py).
+IMMEDIATE (see engine.py). The units of one HTTP request share one pooled connection
+(``Shared``): one checkout, and one liveness ping, per request rather than per unit.
 """
 
 from __future__ import annotations
@@ -26,19 +27,54 @@ def connection_error(engine: sa.Engine, exc: OperationalError) -> InvalidInput:
     )
 
 
+def connect(engine: sa.Engine) -> sa.Connection:
+    try:
+        return engine.connect()
+    except OperationalError as exc:
+        raise connection_error(engine, exc) from None
+
+
+class Shared:
+    """One connection lent to one unit of work at a time (a unit opened while another
+    holds it gets its own). Each unit still has its own transaction on it."""
+
+    def __init__(self, engine: sa.Engine) -> None:
+        self.engine = engine
+        self._connection: sa.Connection | None = None
+        self._lent = False
+
+    def take(self) -> sa.Connection | None:
+        if self._lent:
+            return None
+        if self._connection is None:
+            self._connection = connect(self.engine)
+        self._lent = True
+        return self._connection
+
+    def give_back(self, connection: sa.Connection) -> None:
+        connection.execution_options(**{WRITE: False})
+        self._lent = False
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+
 class UnitOfWork:
-    def __init__(self, engine: sa.Engine, *, write: bool = False) -> None:
+    def __init__(self, engine: sa.Engine, *, write: bool = False, shared: Shared | None = None) -> None:
         self.engine = engine
         self.write = write
+        self._shared = shared
+        self._borrowed = False
         self._committed = False
         self._after_rollback: list[Callable[[Session], None]] = []
         self._after_end: list[Callable[[Session], None]] = []
 
     def __enter__(self) -> UnitOfWork:
-        try:
-            self.connection = self.engine.connect()
-        except OperationalError as exc:
-            raise connection_error(self.engine, exc) from None
+        borrowed = self._shared.take() if self._shared is not None else None
+        self._borrowed = borrowed is not None
+        self.connection = borrowed if borrowed is not None else connect(self.engine)
         if self.write:
             self.connection.execution_options(**{WRITE: True})
         self.session = Session(bind=self.connection, expire_on_commit=False, autoflush=False)
@@ -76,10 +112,17 @@ class UnitOfWork:
     ) -> None:
         try:
             records = self._after_end if self._committed else [*self._after_rollback, *self._after_end]
-            if not self._committed:
+            # A read that went well writes its access-log row in its own transaction on
+            # PostgreSQL, in the read's own transaction (a round trip less); SQLite could not turn a read into a write
+            # there without risking SQLITE_BUSY, so it starts a write transaction after.
+            joined = exc is None and not self.write and self.connection.dialect.name == "postgresql"
+            if not self._committed and not (joined and records):
                 self.session.rollback()
             if records:
                 self._record_after_rollback(exc, records)
         finally:
             self.session.close()
-            self.connection.close()
+            if self._borrowed and self._shared is not None:
+                self._shared.give_back(self.connection)
+            else:
+                self.connection.close()

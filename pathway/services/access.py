@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from pathway.db import access_log
 from pathway.db import repository as repo
-from pathway.db.models import UserChangeRow, UserRow
+from pathway.db.models import UserChangeRow, UserRoleRow, UserRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.access import (
     ADVANCE_ANY,
@@ -55,8 +55,26 @@ def held_roles(session: Session, name: str) -> list[str] | None:
     """The roles ``name`` holds, or None in open mode (where events carry no role)."""
     if access_mode(session) == OPEN:
         return None
-    user = session.get(UserRow, name)
-    return [r.role for r in user.roles] if user is not None else []
+    found = _user(session, name)
+    return found[1] if found is not None else []
+
+
+_U: sa.Table = UserRow.__table__  # type: ignore[assignment]
+_R: sa.Table = UserRoleRow.__table__  # type: ignore[assignment]
+_USER = (
+    sa.select(_U.c.disabled_at, _R.c.role)
+    .select_from(_U.outerjoin(_R, _R.c.user_name == _U.c.name))
+    .where(_U.c.name == sa.bindparam("name"))
+    .order_by(_R.c.role)
+)
+
+
+def _user(session: Session, name: str) -> tuple[datetime | None, list[str]] | None:
+    """(disabled at, roles held) of the user ``name``, or None: one round trip, as every command pays it."""
+    rows = session.connection().execute(_USER, {"name": name}).all()
+    if not rows:
+        return None
+    return rows[0][0], [role for _, role in rows if role is not None]
 
 
 
@@ -92,13 +110,14 @@ def authorize(
     which the roles that see pseudonyms only may not do.
     """
     session = uow.session
-    if episode_id is not None:
-        repo.get_episode(session, episode_id)
-    if access_mode(session) == OPEN:
+    if episode_id is not None:  # a write unit locks it now: every writer on it queues here, before it is judged
+        repo.get_episode(session, episode_id, lock=uow.write)
+    # A proven actor (a password, SSO or token) means users exist, so the mode is closed.
+    if actor.auth == "claimed" and access_mode(session) == OPEN:
         return Actor(actor.name, None, actor.auth)
     needed = (action, *also)
-    user = session.get(UserRow, actor.name)
-    held = [r.role for r in user.roles] if user is not None else []
+    user = _user(session, actor.name)
+    held = user[1] if user is not None else []
     if user is None and _users_removed(session):
         reason = "no users"
         message = (
@@ -107,7 +126,7 @@ def authorize(
         )
     elif user is None:
         reason, message = "unknown user", f"{actor.name} is not a pathway user; ask an administrator to add you."
-    elif user.disabled_at is not None:
+    elif user[0] is not None:
         reason, message = "disabled", f"User {actor.name} is disabled; ask an administrator if this is a mistake."
     else:
         role = acting_role(held, needed)

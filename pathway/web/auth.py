@@ -13,7 +13,7 @@ from datetime import datetime
 import sqlalchemy as sa
 from starlette.requests import Request
 
-from pathway.db.uow import UnitOfWork
+from pathway.db.uow import Shared, UnitOfWork
 from pathway.errors import AccessDenied
 from pathway.services import Actor
 from pathway.services.sign_in import TOUCH_EVERY as SESSION_TOUCH
@@ -36,22 +36,26 @@ def bearer(request: Request) -> str | None:
     return token.strip()
 
 
-def authenticate(engine: sa.Engine, request: Request, now: datetime, policy: Policy) -> Actor:
-    """The caller as an Actor with how they were established, or NotSignedIn (401)."""
+def authenticate(engine: sa.Engine, request: Request, now: datetime, policy: Policy, shared: Shared | None = None
+                 ) -> Actor:  # fmt: skip
+    """The caller as an Actor with how they were established, or NotSignedIn (401).
+
+    ``shared``: the request's connection, which the handler's units then reuse.
+    """
     token = bearer(request)
     if token is not None:
-        with UnitOfWork(engine) as uow:
+        with UnitOfWork(engine, shared=shared) as uow:
             live = user_of_token(uow, token, now)
         if live is None:
             raise NotSignedIn("The token is unknown, expired or revoked; sign in again or ask for a new token.")
         if live.last_used_at is None or now - live.last_used_at >= TOUCH_EVERY:
-            with UnitOfWork(engine, write=True) as uow:
+            with UnitOfWork(engine, write=True, shared=shared) as uow:
                 touch_token(uow, live, now)
         return Actor(live.user_name, auth="token")
     secret = request.cookies.get(COOKIE)
     if not secret:
         raise NotSignedIn("Not signed in: POST /api/session with name and password, or send a Bearer token.")
-    with UnitOfWork(engine) as uow:
+    with UnitOfWork(engine, shared=shared) as uow:
         row = session_user(uow, secret, now, policy)
     if row is None:
         raise NotSignedIn("The session has ended or expired; sign in again.")
@@ -63,6 +67,6 @@ def authenticate(engine: sa.Engine, request: Request, now: datetime, policy: Pol
                 "(POST /api/session and GET /api/me return it). Nothing was changed."
             )
     if now - row.last_seen_at >= SESSION_TOUCH:  # a write lock only when the idle deadline must move
-        with UnitOfWork(engine, write=True) as uow:
+        with UnitOfWork(engine, write=True, shared=shared) as uow:
             touch(uow, row, now)
     return Actor(row.user_name, auth=row.auth)

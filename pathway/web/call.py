@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
-from pathway.db.uow import UnitOfWork
+from pathway.db.uow import Shared, UnitOfWork
 from pathway.errors import InvalidInput, NotFound
 from pathway.services import Actor, access
 from pathway.web.auth import authenticate
@@ -41,9 +41,10 @@ class Call:
     actor: Actor | None = None
     cookies: dict[str, str] = field(default_factory=dict)
     upload: Path | None = None  # an upload route's body, spooled to a temporary file (gone after the call)
+    shared: Shared | None = None  # the request's one connection, lent to each unit of work in turn
 
     def uow(self, *, write: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=write)
+        return UnitOfWork(self.engine, write=write, shared=self.shared)
 
     def authorize(self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None,
                   log_grant: bool = False, looks_up: bool = False) -> Actor:  # fmt: skip
@@ -125,12 +126,16 @@ def endpoint(handler: Handler, *, signed_in: bool = True, status: int = 200, upl
         settings: Settings = state.settings
 
         def work(body: bytes, actor: Actor | None, uploaded: Path | None) -> Response:
-            call = Call(request, state.engine, settings, settings.clock(), body, upload=uploaded)
-            if actor is not None:
-                call.actor = actor
-            elif signed_in:
-                call.actor = authenticate(call.engine, request, call.now, settings.policy)
-            result = handler(call)
+            shared = Shared(state.engine)
+            call = Call(request, state.engine, settings, settings.clock(), body, upload=uploaded, shared=shared)
+            try:
+                if actor is not None:
+                    call.actor = actor
+                elif signed_in:
+                    call.actor = authenticate(call.engine, request, call.now, settings.policy, shared)
+                result = handler(call)
+            finally:
+                shared.close()
             return result if isinstance(result, Response) else JSONResponse(result, status_code=status)
 
         if upload:

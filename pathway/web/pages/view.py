@@ -20,7 +20,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, RedirectResponse, Response
 
-from pathway.db.uow import UnitOfWork
+from pathway.db.uow import Shared, UnitOfWork
 from pathway.errors import AccessDenied, InvalidInput, NotFound, PathwayError
 from pathway.services import Actor, access
 from pathway.services.sign_in import TOUCH_EVERY, NotSignedIn, session_user, touch
@@ -46,9 +46,10 @@ class View:
     actor: Actor | None = None
     roles: tuple[str, ...] = ()
     csrf: str = ""
+    shared: Shared | None = None  # the request's one connection, lent to each unit of work in turn
 
     def uow(self, *, write: bool = False) -> UnitOfWork:
-        return UnitOfWork(self.engine, write=write)
+        return UnitOfWork(self.engine, write=write, shared=self.shared)
 
     def authorize(self, uow: UnitOfWork, action: str, *also: str, episode_id: int | None = None,
                   looks_up: bool = False) -> Actor:  # fmt: skip
@@ -148,7 +149,7 @@ def page(handler: PageHandler, *, signed_in: bool = True) -> Callable[[Request],
             too_large = exc
 
         def work() -> Response:
-            view = View(request, state.engine, settings, settings.clock())
+            view = View(request, state.engine, settings, settings.clock(), shared=Shared(state.engine))
             try:
                 if too_large is not None:
                     raise too_large
@@ -163,6 +164,9 @@ def page(handler: PageHandler, *, signed_in: bool = True) -> Callable[[Request],
                 return _sign_in_again(view)
             except PathwayError as exc:
                 return error_page(view, exc)
+            finally:
+                if view.shared is not None:
+                    view.shared.close()
 
         return await run_in_threadpool(work)
 
