@@ -8,13 +8,14 @@ chain never forks, and `audit verify` notices an edited, removed or inserted row
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
+from functools import cache
 from datetime import datetime
 from typing import Any
 
 import sqlalchemy as sa
 
 from pathway.db.models import AccessLogHeadRow, AccessLogRow
-from pathway.domain.audit import GENESIS, access_payload, access_payload_of, canonical_json, chain_hash
+from pathway.domain.audit import ACCESS_FIELDS, GENESIS, access_payload, access_payload_of, canonical_json, chain_hash
 from pathway.domain.fields import canonical_value
 
 LOG: sa.Table = AccessLogRow.__table__  # type: ignore[assignment]
@@ -70,17 +71,21 @@ def _append_in_one_statement(connection: sa.Connection, columns: dict[str, Any])
     by the server from the head it has just locked, so that every read (each is logged)
     pays one round trip for its row. None when the head row is missing.
     """
+    payload = canonical_json(access_payload(**columns))
+    return connection.execute(_chained_insert(), {**columns, "payload": payload}).scalar()
+
+
+@cache
+def _chained_insert() -> sa.Insert:
+    """Built once: constructing a statement this size costs more than running it."""
     old = sa.select(HEAD.c.id, HEAD.c.count, HEAD.c.hash).where(HEAD.c.id == 1).with_for_update().cte("old")
-    text = sa.literal(canonical_json(access_payload(**columns)), sa.Text)
-    digest = sa.func.encode(sa.func.sha256(sa.func.convert_to(old.c.hash + "\n" + text, "UTF8")), "hex")
+    payload = sa.bindparam("payload", type_=sa.Text)
+    digest = sa.func.encode(sa.func.sha256(sa.func.convert_to(old.c.hash + "\n" + payload, "UTF8")), "hex")
     new = sa.select(old.c.id, (old.c.count + 1).label("count"), old.c.hash.label("prev"), digest.label("hash")).cte("new")
     moved = sa.update(HEAD).where(HEAD.c.id == new.c.id).values(count=new.c.count, hash=new.c.hash)
-    names = list(columns)
-    row = sa.select(*(sa.literal(columns[n], LOG.c[n].type) for n in names), new.c.prev, new.c.hash)
-    insert = (
-        sa.insert(LOG).from_select([*names, "prev_hash", "hash"], row).add_cte(moved.cte("moved")).returning(LOG.c.hash)
-    )
-    return connection.execute(insert).scalar()
+    row = sa.select(*(sa.bindparam(n, type_=LOG.c[n].type) for n in ACCESS_FIELDS), new.c.prev, new.c.hash)
+    insert = sa.insert(LOG).from_select([*ACCESS_FIELDS, "prev_hash", "hash"], row)
+    return insert.add_cte(moved.cte("moved")).returning(LOG.c.hash)
 
 
 def head(connection: sa.Connection) -> tuple[int, str]:

@@ -79,6 +79,11 @@ def rule_set_row(session: Session, version: int | None = None) -> RuleSetRow:
     return row
 
 
+_RULES = sa.select(RuleRow.rule_set_version, RuleRow.key, RuleRow.value).where(
+    RuleRow.rule_set_version.in_(sa.bindparam("versions", expanding=True))
+)  # built once: every step reads its rules
+
+
 def rule_set(session: Session, version: int) -> RuleSet:
     return rule_sets(session, {version})[version]
 
@@ -86,9 +91,7 @@ def rule_set(session: Session, version: int) -> RuleSet:
 def rule_sets(session: Session, versions: set[int]) -> dict[int, RuleSet]:
     """Several rule sets in one query (an episode's history may span a rule migration)."""
     values: dict[int, dict[str, Any]] = {v: {} for v in versions}
-    rows = session.execute(
-        sa.select(RuleRow.rule_set_version, RuleRow.key, RuleRow.value).where(RuleRow.rule_set_version.in_(versions))
-    )
+    rows = session.connection().execute(_RULES, {"versions": sorted(versions)})
     for version, key, value in rows:
         values[version][key] = value
     return {version: RuleSet(version, found) for version, found in values.items()}

@@ -62,9 +62,13 @@ class Shared:
 
 
 class UnitOfWork:
-    def __init__(self, engine: sa.Engine, *, write: bool = False, shared: Shared | None = None) -> None:
+    def __init__(self, engine: sa.Engine, *, write: bool = False, shared: Shared | None = None,
+                 single: bool = False) -> None:  # fmt: skip
+        """``single``: the unit reads with one statement, which needs no transaction around
+        it; on PostgreSQL it runs in autocommit, saving the BEGIN and ROLLBACK round trips."""
         self.engine = engine
         self.write = write
+        self.single = single and not write
         self._shared = shared
         self._borrowed = False
         self._committed = False
@@ -77,6 +81,8 @@ class UnitOfWork:
         self.connection = borrowed if borrowed is not None else connect(self.engine)
         if self.write:
             self.connection.execution_options(**{WRITE: True})
+        elif self.single and self.connection.dialect.name == "postgresql":
+            self.connection.execution_options(isolation_level="AUTOCOMMIT")
         self.session = Session(bind=self.connection, expire_on_commit=False, autoflush=False)
         return self
 
@@ -122,6 +128,8 @@ class UnitOfWork:
                 self._record_after_rollback(exc, records)
         finally:
             self.session.close()
+            if self.single and self.connection.dialect.name == "postgresql":
+                self.connection.execution_options(isolation_level=self.connection.default_isolation_level)
             if self._borrowed and self._shared is not None:
                 self._shared.give_back(self.connection)
             else:

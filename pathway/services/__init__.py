@@ -27,6 +27,9 @@ class Actor:
     name: str
     role: str | None = None
     auth: str = "claimed"  # how the name was established: password | oidc | token | claimed
+    # The roles held, when the sign-in check has just read them with the user (a token):
+    # access checks then need not read them again. None: read them.
+    held: tuple[str, ...] | None = None
 
 
 def check_version(episode: EpisodeRow, expect_version: int | None) -> None:

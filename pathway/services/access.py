@@ -116,7 +116,7 @@ def authorize(
     if actor.auth == "claimed" and access_mode(session) == OPEN:
         return Actor(actor.name, None, actor.auth)
     needed = (action, *also)
-    user = _user(session, actor.name)
+    user = (None, list(actor.held)) if actor.held is not None else _user(session, actor.name)
     held = user[1] if user is not None else []
     if user is None and _users_removed(session):
         reason = "no users"

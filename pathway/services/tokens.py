@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pathway.db.models import TokenRow, UserRow
+from pathway.db.models import TokenRow, UserRoleRow, UserRow
 from pathway.db.uow import UnitOfWork
 from pathway.errors import AccessDenied, InvalidInput, NotFound
 from pathway.services import Actor
@@ -104,19 +104,30 @@ class LiveToken:
     id: int
     user_name: str
     last_used_at: datetime | None
+    roles: tuple[str, ...] = ()
+
+
+_T: sa.Table = TokenRow.__table__  # type: ignore[assignment]
+_U: sa.Table = UserRow.__table__  # type: ignore[assignment]
+_R: sa.Table = UserRoleRow.__table__  # type: ignore[assignment]
+# One round trip, as every API call made with a token pays it: the token, its user, the roles held.
+_LIVE = (
+    sa.select(_T.c.id, _T.c.user_name, _T.c.last_used_at, _T.c.expires_at, _R.c.role)
+    .select_from(_T.join(_U, _U.c.name == _T.c.user_name).outerjoin(_R, _R.c.user_name == _U.c.name))
+    .where(_T.c.hash == sa.bindparam("hash"), _T.c.revoked_at.is_(None), _U.c.disabled_at.is_(None))
+    .order_by(_R.c.role)
+)
 
 
 def user_of_token(uow: UnitOfWork, secret: str, now: datetime) -> LiveToken | None:
-    """The live token and its active user, or None (unknown, expired, revoked, user disabled)."""
-    query = (
-        sa.select(TokenRow.id, TokenRow.user_name, TokenRow.last_used_at, TokenRow.expires_at)
-        .join(UserRow, UserRow.name == TokenRow.user_name)
-        .where(TokenRow.hash == digest(secret), TokenRow.revoked_at.is_(None), UserRow.disabled_at.is_(None))
-    )  # one round trip: every API call made with a token pays it
-    row = uow.session.execute(query).one_or_none()
-    if row is None or (row.expires_at is not None and row.expires_at <= now):
+    """The live token, its active user and their roles, or None (unknown, expired, revoked, user disabled)."""
+    rows = uow.session.connection().execute(_LIVE, {"hash": digest(secret)}).all()
+    if not rows:
         return None
-    return LiveToken(row.id, row.user_name, row.last_used_at)
+    row = rows[0]
+    if row.expires_at is not None and row.expires_at <= now:
+        return None
+    return LiveToken(row.id, row.user_name, row.last_used_at, tuple(r.role for r in rows if r.role is not None))
 
 
 def touch(uow: UnitOfWork, token: LiveToken, now: datetime) -> None:

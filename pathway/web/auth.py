@@ -44,14 +44,14 @@ def authenticate(engine: sa.Engine, request: Request, now: datetime, policy: Pol
     """
     token = bearer(request)
     if token is not None:
-        with UnitOfWork(engine, shared=shared) as uow:
+        with UnitOfWork(engine, shared=shared, single=True) as uow:
             live = user_of_token(uow, token, now)
         if live is None:
             raise NotSignedIn("The token is unknown, expired or revoked; sign in again or ask for a new token.")
         if live.last_used_at is None or now - live.last_used_at >= TOUCH_EVERY:
             with UnitOfWork(engine, write=True, shared=shared) as uow:
                 touch_token(uow, live, now)
-        return Actor(live.user_name, auth="token")
+        return Actor(live.user_name, auth="token", held=live.roles)
     secret = request.cookies.get(COOKIE)
     if not secret:
         raise NotSignedIn("Not signed in: POST /api/session with name and password, or send a Bearer token.")
