@@ -41,7 +41,7 @@ def get_episode(session: Session, episode_id: int, *, lock: bool = False) -> Epi
     Within one transaction the row is read once: access checks and the service share it
     (the session's identity map alone holds it weakly, and a lock would read it again).
     """
-    seen = session.info.get(_SEEN)
+    seen: tuple[Any, dict[int, tuple[EpisodeRow, bool]]] | None = session.info.get(_SEEN)
     if seen is not None and seen[0] is session.get_transaction():
         held = seen[1].get(episode_id)
         if held is not None and (held[1] or not lock):
