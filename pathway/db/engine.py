@@ -9,6 +9,7 @@ lock up front instead of failing half-way with "database is locked".
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,10 @@ from pathway.errors import InvalidInput
 ENV_URL = "PATHWAY_DATABASE_URL"
 WRITE = "pathway_write"  # execution option: this transaction will write
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+# A pooled PostgreSQL connection idle longer than this is checked before use (one round
+# trip); one back in the pool sooner has just worked, and is used as it is.
+PING_AFTER_IDLE_S = 1.0
+_RETURNED = "pathway_returned_at"
 
 
 def default_database_path() -> Path:
@@ -111,6 +116,7 @@ def create_engine(
     pooled. ``pooled`` keeps them open between units of work, for long-running
     processes (a server, benchmarks): each unit then pays neither the connection set-up
     nor, on SQLite, the checkpoint (and fsync) that closing the last connection does.
+    On PostgreSQL a pooled connection idle for a while is checked before use.
     """
     if url.get_backend_name() == "sqlite":
         _prepare_sqlite_file(url, create_folder, create)
@@ -119,11 +125,37 @@ def create_engine(
         _configure_sqlite(engine)
         return engine
     try:
-        return sa.create_engine(
+        engine = sa.create_engine(
             url,
             echo=echo,
-            **({"pool_pre_ping": True} if pooled else {"poolclass": sa.pool.NullPool}),
+            **({} if pooled else {"poolclass": sa.pool.NullPool}),
             connect_args={"connect_timeout": 10, "application_name": "pathway"},
         )
     except NoSuchModuleError:
         raise InvalidInput(f"No database driver for {url.drivername}; use postgresql://… (psycopg 3).") from None
+    if pooled:
+        _ping_when_idle(engine)
+    return engine
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only when it has been idle a while.
+
+    A server restarted or a connection dropped while idle is then replaced before a
+    request uses it (the pool retries with a new one), while a busy server does not pay
+    a ping per request for connections it used a moment ago.
+    """
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_RETURNED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        returned = record.info.get(_RETURNED)
+        if returned is None or time.monotonic() - returned < PING_AFTER_IDLE_S:
+            return  # new, or used a moment ago
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error:
+            raise sa.exc.DisconnectionError("the pooled connection is gone") from None

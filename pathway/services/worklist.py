@@ -78,7 +78,9 @@ def worklist(
         query = query.limit(limit)
     if offset:
         query = query.offset(offset)
-    for r in uow.session.execute(query.execution_options(yield_per=500)):
+    if not limit or limit > 500:  # streamed (a server-side cursor) only when a page could be large
+        query = query.execution_options(yield_per=500)
+    for r in uow.session.execute(query):
         yield {
             "episode_id": r.episode_id,
             "patient_ref": r.patient_ref,
