@@ -120,6 +120,27 @@ def history(session: Session, episode_id: int) -> list[RecordedEvent]:
     return [_recorded(row) for row in session.connection().execute(_HISTORY, {"episode_id": episode_id})]
 
 
+_RULE = RuleRow.__table__.c
+# The events of an episode and the rules of its version in one round trip: rule rows come
+# back in the events' columns (key as trigger, value as fields) with no seq.
+_HISTORY_AND_RULES = sa.union_all(
+    sa.select(*_COLUMNS).where(_E.c.episode_id == sa.bindparam("episode_id")),
+    sa.select(sa.null(), _RULE.key, sa.null(), sa.null(), sa.null(), _RULE.value, _RULE.rule_set_version,
+              sa.null()).where(_RULE.rule_set_version == sa.bindparam("version")),  # fmt: skip
+).order_by(sa.literal_column("1"))
+
+
+def history_and_rules(session: Session, episode_id: int, version: int) -> tuple[list[RecordedEvent], RuleSet]:
+    """The episode's recorded events in order, and the rule set ``version``: one query, as every step pays it."""
+    records, values = [], {}
+    for row in session.connection().execute(_HISTORY_AND_RULES, {"episode_id": episode_id, "version": version}):
+        if row[0] is None:
+            values[row[1]] = row[5]
+        else:
+            records.append(_recorded(row))
+    return records, RuleSet(version, values)
+
+
 def histories(session: Session, episode_ids: Sequence[int]) -> dict[int, list[RecordedEvent]]:
     """Several episodes' recorded histories in one query (a rule migration judges many at once)."""
     found: dict[int, list[RecordedEvent]] = {eid: [] for eid in episode_ids}
@@ -141,9 +162,16 @@ def snapshot(
     ``events`` (the recorded history) and ``rules`` (rule sets by version) when the
     caller has already read them; what is missing is read here.
     """
-    records = list(events) if events is not None else history(session, episode.id)
+    known: dict[int, RuleSet] = {}
+    if events is not None:
+        records = list(events)
+    elif rules is not None and episode.rules_version in rules:
+        records = history(session, episode.id)
+    else:
+        records, current = history_and_rules(session, episode.id, episode.rules_version)
+        known[current.version] = current
     wanted = {episode.rules_version, *(e.rules_version for e in records if e.rules_version)}
-    known = {v: rules[v] for v in wanted if rules is not None and v in rules}
+    known.update({v: rules[v] for v in wanted if rules is not None and v in rules and v not in known})
     if len(known) < len(wanted):
         known.update(rule_sets(session, wanted - known.keys()))
     return EpisodeSnapshot(
