@@ -45,9 +45,7 @@ def append(
         digest = _append_in_one_statement(connection, columns)
         if digest is not None:
             return digest
-    query = sa.select(HEAD.c.count, HEAD.c.hash).where(HEAD.c.id == 1)
-    if connection.dialect.name == "postgresql":
-        query = query.with_for_update()
+    query = _HEAD_LOCKED if connection.dialect.name == "postgresql" else _HEAD
     head = connection.execute(query).first()
     if head is None:  # the migration writes the head row; only an emptied table lacks it
         if connection.dialect.name == "postgresql":  # a concurrent first writer may insert it too
@@ -59,9 +57,16 @@ def append(
             connection.execute(sa.insert(HEAD).values(id=1, count=0, hash=GENESIS))
     count, prev = head if head is not None else (0, GENESIS)
     digest = chain_hash(prev, access_payload(**columns))
-    connection.execute(sa.insert(LOG).values(**columns, prev_hash=prev, hash=digest))
-    connection.execute(sa.update(HEAD).where(HEAD.c.id == 1).values(count=count + 1, hash=digest))
+    connection.execute(_INSERT, {**columns, "prev_hash": prev, "hash": digest})
+    connection.execute(_MOVE, {"new_count": count + 1, "new_hash": digest})
     return digest
+
+
+# Built once: every read is logged, and building these costs more than SQLite running them.
+_HEAD = sa.select(HEAD.c.count, HEAD.c.hash).where(HEAD.c.id == 1)
+_HEAD_LOCKED = _HEAD.with_for_update()
+_INSERT = sa.insert(LOG)
+_MOVE = sa.update(HEAD).where(HEAD.c.id == 1).values(count=sa.bindparam("new_count"), hash=sa.bindparam("new_hash"))
 
 
 def _append_in_one_statement(connection: sa.Connection, columns: dict[str, Any]) -> str | None:
@@ -90,7 +95,7 @@ def _chained_insert() -> sa.Insert:
 
 def head(connection: sa.Connection) -> tuple[int, str]:
     """The recorded (row count, latest hash): (0, GENESIS) for an empty log."""
-    row = connection.execute(sa.select(HEAD.c.count, HEAD.c.hash).where(HEAD.c.id == 1)).first()
+    row = connection.execute(_HEAD).first()
     return (row[0], row[1]) if row is not None else (0, GENESIS)
 
 

@@ -23,6 +23,7 @@ from pathway.errors import InvalidInput
 
 ENV_URL = "PATHWAY_DATABASE_URL"
 WRITE = "pathway_write"  # execution option: this transaction will write
+SINGLE = "pathway_single"  # execution option: this unit reads with one statement (SQLite: no BEGIN)
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 # A pooled PostgreSQL connection idle longer than this is checked before use (one round
 # trip); one back in the pool sooner has just worked, and is used as it is.
@@ -102,8 +103,10 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(connection: sa.Connection) -> None:
-        mode = "IMMEDIATE" if connection.get_execution_options().get(WRITE) else "DEFERRED"
-        connection.exec_driver_sql(f"BEGIN {mode}")
+        options = connection.get_execution_options()
+        if options.get(SINGLE):
+            return  # one statement is atomic by itself: no transaction around it
+        connection.exec_driver_sql(f"BEGIN {'IMMEDIATE' if options.get(WRITE) else 'DEFERRED'}")
 
 
 def create_engine(

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from pathway.db.engine import WRITE, shown
+from pathway.db.engine import SINGLE, WRITE, shown
 from pathway.errors import InvalidInput, PathwayError
 
 
@@ -65,7 +65,7 @@ class UnitOfWork:
     def __init__(self, engine: sa.Engine, *, write: bool = False, shared: Shared | None = None,
                  single: bool = False) -> None:  # fmt: skip
         """``single``: the unit reads with one statement, which needs no transaction around
-        it; on PostgreSQL it runs in autocommit, saving the BEGIN and ROLLBACK round trips."""
+        it: it runs in autocommit, saving the BEGIN and ROLLBACK (round trips on PostgreSQL)."""
         self.engine = engine
         self.write = write
         self.single = single and not write
@@ -83,6 +83,8 @@ class UnitOfWork:
             self.connection.execution_options(**{WRITE: True})
         elif self.single and self.connection.dialect.name == "postgresql":
             self.connection.execution_options(isolation_level="AUTOCOMMIT")
+        elif self.single:
+            self.connection.execution_options(**{SINGLE: True})
         self.session = Session(bind=self.connection, expire_on_commit=False, autoflush=False)
         return self
 
@@ -130,6 +132,8 @@ class UnitOfWork:
             self.session.close()
             if self.single and self.connection.dialect.name == "postgresql":
                 self.connection.execution_options(isolation_level=self.connection.default_isolation_level)
+            elif self.single:
+                self.connection.execution_options(**{SINGLE: False})
             if self._borrowed and self._shared is not None:
                 self._shared.give_back(self.connection)
             else:
