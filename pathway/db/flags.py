@@ -22,7 +22,6 @@ from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -141,19 +140,16 @@ def _events(connection: sa.Connection, ids: Sequence[int]) -> dict[int, list[tup
     return events
 
 
-@cache
-def _open_flags(dialect: str) -> sa.Select:
-    """Built once per back end: every step reads its episode's open flags."""
-    query = sa.select(
-        FLAGS.c.id, FLAGS.c.episode_id, FLAGS.c.kind, FLAGS.c.anchor_on, FLAGS.c.milestone,
-        FLAGS.c.due_on, FLAGS.c.overdue_on, FLAGS.c.opened_at,
-    ).where(FLAGS.c.episode_id.in_(sa.bindparam("ids", expanding=True)), FLAGS.c.resolved_at.is_(None))  # fmt: skip
-    return query.with_for_update() if dialect == "postgresql" else query
+# Built once: every step reads its episode's open flags.
+_OPEN_FLAGS = sa.select(
+    FLAGS.c.id, FLAGS.c.episode_id, FLAGS.c.kind, FLAGS.c.anchor_on, FLAGS.c.milestone,
+    FLAGS.c.due_on, FLAGS.c.overdue_on, FLAGS.c.opened_at,
+).where(FLAGS.c.episode_id.in_(sa.bindparam("ids", expanding=True)), FLAGS.c.resolved_at.is_(None))  # fmt: skip
 
 
 def _stored(connection: sa.Connection, ids: Sequence[int]) -> dict[int, list[StoredFlag]]:
     stored: dict[int, list[StoredFlag]] = defaultdict(list)
-    for r in connection.execute(_open_flags(connection.dialect.name), {"ids": list(ids)}):
+    for r in connection.execute(_locking(connection, _OPEN_FLAGS), {"ids": list(ids)}):
         stored[r.episode_id].append(
             StoredFlag(r.id, r.kind, r.anchor_on, r.milestone, r.due_on, r.overdue_on, r.opened_at is not None)
         )

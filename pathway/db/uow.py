@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from types import TracebackType
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
@@ -51,8 +52,7 @@ class Shared:
         self._lent = True
         return self._connection
 
-    def give_back(self, connection: sa.Connection) -> None:
-        connection.execution_options(**{WRITE: False})
+    def give_back(self) -> None:
         self._lent = False
 
     def close(self) -> None:
@@ -79,14 +79,23 @@ class UnitOfWork:
         borrowed = self._shared.take() if self._shared is not None else None
         self._borrowed = borrowed is not None
         self.connection = borrowed if borrowed is not None else connect(self.engine)
-        if self.write:
-            self.connection.execution_options(**{WRITE: True})
-        elif self.single and self.connection.dialect.name == "postgresql":
-            self.connection.execution_options(isolation_level="AUTOCOMMIT")
-        elif self.single:
-            self.connection.execution_options(**{SINGLE: True})
+        self.connection.execution_options(**self._options())
         self.session = Session(bind=self.connection, expire_on_commit=False, autoflush=False)
         return self
+
+    def _options(self) -> dict[str, Any]:
+        """The connection options this unit sets; a shared connection gets them undone after."""
+        if self.write:
+            return {WRITE: True}
+        if not self.single:
+            return {}
+        return {"isolation_level": "AUTOCOMMIT"} if self.connection.dialect.name == "postgresql" else {SINGLE: True}
+
+    def _undo_options(self) -> None:
+        undo: dict[str, Any] = {WRITE: False, SINGLE: False}  # WRITE is also set for after-rollback records
+        if self.single and self.connection.dialect.name == "postgresql":
+            undo["isolation_level"] = self.connection.default_isolation_level
+        self.connection.execution_options(**undo)
 
     def commit(self) -> None:
         self.session.commit()
@@ -120,9 +129,9 @@ class UnitOfWork:
     ) -> None:
         try:
             records = self._after_end if self._committed else [*self._after_rollback, *self._after_end]
-            # A read that went well writes its access-log row in its own transaction on
-            # PostgreSQL, in the read's own transaction (a round trip less); SQLite could not turn a read into a write
-            # there without risking SQLITE_BUSY, so it starts a write transaction after.
+            # On PostgreSQL a read that went well writes its access-log row in the read's own
+            # transaction (a round trip less). SQLite cannot turn a read into a write without
+            # risking SQLITE_BUSY, so there the row gets a write transaction of its own.
             joined = exc is None and not self.write and self.connection.dialect.name == "postgresql"
             if not self._committed and not (joined and records):
                 self.session.rollback()
@@ -130,11 +139,8 @@ class UnitOfWork:
                 self._record_after_rollback(exc, records)
         finally:
             self.session.close()
-            if self.single and self.connection.dialect.name == "postgresql":
-                self.connection.execution_options(isolation_level=self.connection.default_isolation_level)
-            elif self.single:
-                self.connection.execution_options(**{SINGLE: False})
             if self._borrowed and self._shared is not None:
-                self._shared.give_back(self.connection)
+                self._undo_options()
+                self._shared.give_back()
             else:
                 self.connection.close()
