@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
@@ -55,6 +56,47 @@ def worklist(
         raise InvalidInput(f"Search with at least {MIN_SEARCH} characters of the patient reference.")
     if due_within < 0:
         raise InvalidInput("--due-within takes a number of days, 0 or more.")
+    params: dict[str, Any] = {"due_by": today + timedelta(days=due_within)}
+    if limit:
+        params["limit"] = limit
+    if offset:
+        params["offset"] = offset
+    if overdue_only:
+        params["overdue_by"] = today
+    if kind is not None:
+        params["kind"] = kind
+    if state is not None:
+        params["state"] = state
+    if search is not None:
+        params["pattern"] = "%" + _escape_like(patient_key(search)) + "%"
+    query = _query(tuple(sorted(params)), streamed=not limit or limit > 500)
+    for eid, ref, side, in_state, of_kind, milestone, anchor_on, due_on, overdue_on, opened_at in uow.session.execute(
+        query, params
+    ):
+        yield {
+            "episode_id": eid,
+            "patient_ref": ref,
+            "side": side,
+            "state": in_state,
+            "kind": of_kind,
+            "milestone": milestone if of_kind == "postop_followup" else None,
+            "anchor_on": anchor_on.isoformat(),
+            "due_on": due_on.isoformat(),
+            "overdue_on": overdue_on.isoformat(),
+            "status": status(due_on, overdue_on, today),
+            "days_overdue": (today - overdue_on).days,
+            "triggers": list(clearing_triggers(of_kind, in_state)),
+            "opened_at": opened_at.isoformat() if opened_at else None,
+        }
+
+
+@functools.cache
+def _query(filters: tuple[str, ...], *, streamed: bool) -> sa.Select[Any]:
+    """The worklist statement for one set of ``filters`` (the names of its parameters), built once.
+
+    Building a statement costs more than running it on a small clinic's worklist, and
+    the filters a coordinator combines are few, so each combination is built once.
+    """
     f, e = FlagRow.__table__, EpisodeRow.__table__
     query = (
         sa.select(
@@ -62,37 +104,21 @@ def worklist(
             f.c.due_on, f.c.overdue_on, f.c.opened_at,
         )
         .join(e, e.c.id == f.c.episode_id)
-        .where(sa.text(UNRESOLVED), (f.c.due_on <= today + timedelta(days=due_within)) | f.c.opened_at.is_not(None))
+        .where(sa.text(UNRESOLVED), (f.c.due_on <= sa.bindparam("due_by")) | f.c.opened_at.is_not(None))
         .order_by(f.c.overdue_on, f.c.id)
     )  # fmt: skip
-    if overdue_only:
-        query = query.where(f.c.overdue_on <= today)
-    if kind is not None:
-        query = query.where(f.c.kind == kind)
-    if state is not None:
-        query = query.where(e.c.state == state)
-    if search is not None:
-        pattern = "%" + _escape_like(patient_key(search)) + "%"
-        query = query.where(e.c.patient_key.like(pattern, escape="\\"))
-    if limit:
-        query = query.limit(limit)
-    if offset:
-        query = query.offset(offset)
-    if not limit or limit > 500:  # streamed (a server-side cursor) only when a page could be large
+    if "limit" in filters:
+        query = query.limit(sa.bindparam("limit"))
+    if "offset" in filters:
+        query = query.offset(sa.bindparam("offset"))
+    if "overdue_by" in filters:
+        query = query.where(f.c.overdue_on <= sa.bindparam("overdue_by"))
+    if "kind" in filters:
+        query = query.where(f.c.kind == sa.bindparam("kind"))
+    if "state" in filters:
+        query = query.where(e.c.state == sa.bindparam("state"))
+    if "pattern" in filters:
+        query = query.where(e.c.patient_key.like(sa.bindparam("pattern"), escape="\\"))
+    if streamed:  # a server-side cursor only when a page could be large
         query = query.execution_options(yield_per=500)
-    for r in uow.session.execute(query):
-        yield {
-            "episode_id": r.episode_id,
-            "patient_ref": r.patient_ref,
-            "side": r.side,
-            "state": r.state,
-            "kind": r.kind,
-            "milestone": r.milestone if r.kind == "postop_followup" else None,
-            "anchor_on": r.anchor_on.isoformat(),
-            "due_on": r.due_on.isoformat(),
-            "overdue_on": r.overdue_on.isoformat(),
-            "status": status(r.due_on, r.overdue_on, today),
-            "days_overdue": (today - r.overdue_on).days,
-            "triggers": list(clearing_triggers(r.kind, r.state)),
-            "opened_at": r.opened_at.isoformat() if r.opened_at else None,
-        }
+    return query
