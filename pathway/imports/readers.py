@@ -21,6 +21,7 @@ import io
 import json
 import os
 import zipfile
+import zlib
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime
@@ -189,6 +190,34 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+MAX_SHARED_STRINGS = 256 << 20  # openpyxl holds a workbook's shared strings in memory
+
+
+def _check_unpacked(source: Source, limit: int) -> None:
+    """Refuse a workbook that would unpack to more than ``limit`` bytes (a "zip bomb").
+
+    A workbook is a zip archive: a few kilobytes can unpack to gigabytes. The sizes come
+    from the archive's directory, and ``zipfile`` refuses to unpack a part past its
+    stated size, so the check cannot be talked round.
+    """
+    try:
+        with zipfile.ZipFile(source.file) as archive:
+            parts = archive.infolist()
+    except (zipfile.BadZipFile, OSError) as exc:
+        raise InvalidInput(f"{quoted(source.name)} is not a readable xlsx workbook ({exc}).") from None
+    finally:
+        source.file.seek(0)
+    total = sum(part.file_size for part in parts)
+    if total > limit:
+        raise InvalidInput(f"{quoted(source.name)} would unpack to {size_text(total)}, over the {size_text(limit)} "
+                           "an import takes; split it by patient into smaller workbooks.")  # fmt: skip
+    shared = sum(p.file_size for p in parts if p.filename.lower().endswith("sharedstrings.xml"))
+    if shared > MAX_SHARED_STRINGS:
+        raise InvalidInput(f"The text cells of {quoted(source.name)} unpack to {size_text(shared)}, over the "
+                           f"{size_text(MAX_SHARED_STRINGS)} read into memory at once; save it as CSV UTF-8, "
+                           "or split it by patient into smaller workbooks.")  # fmt: skip
+
+
 def _xlsx_rows(source: Source, progress: Progress | None, limit: int) -> Rows:
     from openpyxl import load_workbook  # imported only for workbooks: it takes a while
 
@@ -196,10 +225,12 @@ def _xlsx_rows(source: Source, progress: Progress | None, limit: int) -> Rows:
     while chunk := source.file.read(_CHUNK):
         digest.update(chunk)
     source.file.seek(0)
+    _check_unpacked(source, limit)
     try:
         workbook = load_workbook(source.file, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError) as exc:
+    except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, zlib.error, SyntaxError) as exc:
         raise InvalidInput(f"{quoted(source.name)} is not a readable xlsx workbook ({exc}).") from None
+    number = 0  # the last row read, for a damaged part's message
     try:
         sheet = workbook.worksheets[0]
         lines = sheet.iter_rows(min_row=1, values_only=True)
@@ -208,7 +239,7 @@ def _xlsx_rows(source: Source, progress: Progress | None, limit: int) -> Rows:
             raise InvalidInput(
                 f"The first sheet of {quoted(source.name)} is empty; its first row must be the header."
             )
-        names = check_header(["" if v is None else _cell_text(v) for v in header])
+        names, number = check_header(["" if v is None else _cell_text(v) for v in header]), 1
         for number, values in enumerate(lines, 2):
             if progress is not None:
                 progress(1)
@@ -216,6 +247,9 @@ def _xlsx_rows(source: Source, progress: Progress | None, limit: int) -> Rows:
             cells = row_cells(names, texts, number)
             if cells:
                 yield number, cells
+    except (zipfile.BadZipFile, EOFError, zlib.error, SyntaxError) as exc:  # SyntaxError: the XML parsers' errors
+        raise InvalidInput(f"{quoted(source.name)} is damaged at row {number + 1} or near it ({exc}); save it "
+                           "again from the spreadsheet, or export it as CSV UTF-8.") from None  # fmt: skip
     finally:
         workbook.close()
     source.sha256 = digest.hexdigest()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import zipfile
 from datetime import date, datetime
 from pathlib import Path
 from typing import Any
@@ -81,6 +82,61 @@ def test_xlsx_problems_name_the_sheet_rows(pathway: Pathway, tmp_path: Path) -> 
     assert "is not a readable xlsx workbook" in pathway("import", str(broken)).stderr
     wrong = workbook(tmp_path / "wrong.xlsx", ["name", "dob"], [["x", "y"]])
     assert "lacks the columns patient_ref, side, trigger, occurred_on" in pathway("import", str(wrong)).stderr
+
+
+def rebuilt(path: Path, part: str, content: bytes = b"", unpacks_to: int = 0, fill: bytes = b"\0") -> Path:
+    """The workbook ``path`` with ``part`` replaced (or added): ``content``, then ``fill`` up to ``unpacks_to`` bytes.
+
+    A fill of repeated bytes deflates to almost nothing, so a few megabytes on disk
+    unpack to a gigabyte: a "zip bomb".
+    """
+    out = path.with_name(f"rebuilt-{path.name}")
+    with zipfile.ZipFile(path) as source, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED, compresslevel=1) as target:
+        for info in source.infolist():
+            if info.filename != part:
+                target.writestr(info, source.read(info))
+        with target.open(part, "w", force_zip64=True) as f:
+            f.write(content)
+            left, chunk = unpacks_to - len(content), fill * ((1 << 24) // len(fill))
+            while left > 0:
+                f.write(chunk[:left])
+                left -= len(chunk[:left])
+    return out
+
+
+@freeze_time(NOW)
+def test_a_workbook_that_would_unpack_to_more_than_an_import_takes_is_refused_unread(
+    pathway: Pathway, tmp_path: Path
+) -> None:
+    rows = [[typed(str(row.get(c, "")), c) for c in COLUMNS] for row in CASELOAD]
+    good = workbook(tmp_path / "caseload.xlsx", list(COLUMNS), rows)
+    bomb = rebuilt(good, "xl/media/padding.bin", unpacks_to=1_200_000_000)
+    assert bomb.stat().st_size < 20_000_000
+    result = pathway("import", str(bomb))
+    assert result.exit_code == 2
+    assert "would unpack to 1.1 GiB, over the 1.0 GiB an import takes; split it by patient" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    strings = rebuilt(good, "xl/sharedStrings.xml", b'<sst xmlns="http://schemas.openxmlformats.org/'
+                      b'spreadsheetml/2006/main">', unpacks_to=300 << 20, fill=b"<si><t>MRN-A</t></si>")  # fmt: skip
+    result = pathway("import", str(strings))
+    assert result.exit_code == 2
+    assert "The text cells of" in result.stderr and "unpack to 300.0 MiB, over the 256.0 MiB" in result.stderr
+    assert pathway.json("episode", "list") == []  # nothing imported
+    assert pathway.json("import", str(good))["events"] == 25  # the same rows, unpadded, import
+
+
+@freeze_time(NOW)
+def test_a_workbook_damaged_part_way_through_its_sheet_is_refused_whole(pathway: Pathway, tmp_path: Path) -> None:
+    rows = [[typed(str(row.get(c, "")), c) for c in COLUMNS] for row in CASELOAD]
+    good = workbook(tmp_path / "caseload.xlsx", list(COLUMNS), rows)
+    with zipfile.ZipFile(good) as archive:
+        sheet = archive.read("xl/worksheets/sheet1.xml")
+    cut = rebuilt(good, "xl/worksheets/sheet1.xml", sheet[: len(sheet) * 2 // 3])  # saved half-way, say
+    result = pathway("import", str(cut))
+    assert result.exit_code == 2
+    assert "is damaged at row" in result.stderr and "export it as CSV UTF-8" in result.stderr
+    assert "Traceback" not in result.stderr + result.stdout
+    assert pathway.json("episode", "list") == []
 
 
 @freeze_time(NOW)
