@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime
 from typing import Any
 
@@ -27,6 +28,37 @@ def check_user_name(name: str) -> str:
             "A user name is 1-128 letters, digits or . _ @ + - (no spaces or other characters), e.g. a.smith."
         )
     return name
+
+
+# Scripts that one person's name may mix (Japanese writes kanji with kana; Korean, hanja with hangul).
+_ONE_SCRIPT = {"HIRAGANA": "CJK", "KATAKANA": "CJK", "HANGUL": "CJK"}
+
+
+def _look(name: str) -> str:
+    """What a name looks like: compatibility forms folded and case ignored (``Ｋim`` and ``kim`` alike)."""
+    return unicodedata.normalize("NFKC", name).casefold()
+
+
+def _scripts(name: str) -> set[str]:
+    letters = (unicodedata.name(ch, "?").split(" ")[0] for ch in unicodedata.normalize("NFKC", name) if ch.isalpha())
+    return {_ONE_SCRIPT.get(script, script) for script in letters}
+
+
+def check_new_user_name(session: Session, name: str) -> None:
+    """Refuse a new user whose name could pass for another's in the audit trail.
+
+    Events and access-log rows name their actor: a second user ``Kim`` beside ``kim``, or
+    ``kіm`` spelled with a Cyrillic і, would read as the same person.
+    """
+    scripts = _scripts(name)
+    if len(scripts) > 1:
+        raise InvalidInput(f"The user name {quoted(name)} mixes {' and '.join(sorted(s.title() for s in scripts))} "
+                           "letters, so it could pass for another name; write it in one alphabet.")  # fmt: skip
+    look = _look(name)
+    twin = next((other for other in session.scalars(sa.select(UserRow.name)) if _look(other) == look), None)
+    if twin is not None:
+        raise InvalidInput(f"The user name {quoted(name)} looks the same as the existing user {quoted(twin)}; "
+                           f"give {twin} the role instead, or pick a name that cannot be mistaken for it.")  # fmt: skip
 
 
 def check_role(role: str) -> str:
@@ -61,6 +93,8 @@ def _grant(uow: UnitOfWork, name: str, role: str, actor: Actor, now: datetime) -
     user = session.get(UserRow, name)
     if user is not None and user.disabled_at is not None:
         raise InvalidInput(f"User {name} is disabled; enable them first with `pathway user enable {name}`.")
+    if user is None:
+        check_new_user_name(session, name)
     changed = user is None or role not in [r.role for r in user.roles]
     if changed:
         change = "added" if user is None else "granted"

@@ -197,3 +197,20 @@ def test_bad_user_input_is_refused_clearly(site: Site) -> None:
         result = site.as_("adm", *args)
         assert result.exit_code in (2, 3) and words in result.stderr, result.output
     assert dump(site.engine) == before
+
+
+def test_a_new_user_name_that_could_pass_for_another_is_refused(site: Site) -> None:
+    before = dump(site.engine)
+    for name, words in [
+        ("Cora", "looks the same as the existing user 'cora'"),  # case alone
+        ("ｃｏｒａ", "looks the same as the existing user 'cora'"),  # full-width letters
+        ("c\u043era", "mixes Cyrillic and Latin letters"),  # a Cyrillic о among Latin letters
+        ("\u0430dm", "mixes Cyrillic and Latin letters"),  # the admin's name with a Cyrillic а
+    ]:
+        result = site.as_("adm", "user", "add", name, "--role", "admin")
+        assert result.exit_code == 2 and words in result.stderr, result.output
+        assert "Traceback" not in result.output
+    assert dump(site.engine) == before  # nothing written, not even to the access log
+    for name in ("józef.nowak", "田中さくら", "ΑΘΗΝΑ"):  # one person's name in one writing system is fine
+        assert site.as_("adm", "user", "add", name, "--role", "coordinator").exit_code == 0
+    assert site.as_("adm", "user", "add", "cora", "--role", "clinician").exit_code == 0  # her, one more role
