@@ -46,7 +46,7 @@ def get_episode(session: Session, episode_id: int, *, lock: bool = False) -> Epi
         held = seen[1].get(episode_id)
         if held is not None and (held[1] or not lock):
             return held[0]
-    episode = session.get(EpisodeRow, episode_id, with_for_update=True if lock else None)
+    episode = session.execute(_LOCKED if lock else _EPISODE, {"id": episode_id}).scalar_one_or_none()
     if episode is None:
         raise NotFound(f"There is no episode {episode_id}; `pathway episode list` shows the episodes.")
     transaction = session.get_transaction()
@@ -57,6 +57,10 @@ def get_episode(session: Session, episode_id: int, *, lock: bool = False) -> Epi
 
 
 _SEEN = "pathway_episodes_read"  # session.info: (transaction, {episode id: (row, locked)})
+# Built once (every request that names an episode reads it): half the cost of Session.get.
+# A locked read refreshes a row the session already holds: it may have changed meanwhile.
+_EPISODE = sa.select(EpisodeRow).where(EpisodeRow.id == sa.bindparam("id"))
+_LOCKED = _EPISODE.with_for_update().execution_options(populate_existing=True)
 
 
 def events_of(session: Session, episode_id: int) -> Sequence[EventRow]:
