@@ -8,8 +8,8 @@ chain never forks, and `audit verify` notices an edited, removed or inserted row
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator
-from functools import cache
 from datetime import datetime
+from functools import cache
 from typing import Any
 
 import sqlalchemy as sa
@@ -86,7 +86,9 @@ def _chained_insert() -> sa.Insert:
     old = sa.select(HEAD.c.id, HEAD.c.count, HEAD.c.hash).where(HEAD.c.id == 1).with_for_update().cte("old")
     payload = sa.bindparam("payload", type_=sa.Text)
     digest = sa.func.encode(sa.func.sha256(sa.func.convert_to(old.c.hash + "\n" + payload, "UTF8")), "hex")
-    new = sa.select(old.c.id, (old.c.count + 1).label("count"), old.c.hash.label("prev"), digest.label("hash")).cte("new")
+    new = sa.select(
+        old.c.id, (old.c.count + 1).label("count"), old.c.hash.label("prev"), digest.label("hash")
+    ).cte("new")
     moved = sa.update(HEAD).where(HEAD.c.id == new.c.id).values(count=new.c.count, hash=new.c.hash)
     row = sa.select(*(sa.bindparam(n, type_=LOG.c[n].type) for n in ACCESS_FIELDS), new.c.prev, new.c.hash)
     insert = sa.insert(LOG).from_select([*ACCESS_FIELDS, "prev_hash", "hash"], row)

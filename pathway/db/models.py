@@ -457,3 +457,9 @@ class DigestRow(Base):
     claimed_at: Mapped[datetime] = mapped_column(UTCDateTime())
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime(), nullable=True)
     items: Mapped[int] = mapped_column(sa.Integer)
+
+
+# Typed handles on the user tables, which Core queries join (a mapped class's __table__ is
+# typed as a FromClause): the token check and the access check both read roles with the user.
+USERS: sa.Table = UserRow.__table__  # type: ignore[assignment]
+USER_ROLES: sa.Table = UserRoleRow.__table__  # type: ignore[assignment]

@@ -113,7 +113,8 @@ class UnitOfWork:
         """Write something once this unit is over, committed or not (a read, for the access log)."""
         self._after_end.append(record)
 
-    def _record_after_rollback(self, exc: BaseException | None, records: list[Callable[[Session], None]]) -> None:
+    def _write_records(self, exc: BaseException | None, records: list[Callable[[Session], None]]) -> None:
+        """Write and commit the access-log records: after the rollback, or in the read's own transaction."""
         try:
             self.connection.execution_options(**{WRITE: True})
             for record in records:
@@ -136,7 +137,7 @@ class UnitOfWork:
             if not self._committed and not (joined and records):
                 self.session.rollback()
             if records:
-                self._record_after_rollback(exc, records)
+                self._write_records(exc, records)
         finally:
             self.session.close()
             if self._borrowed and self._shared is not None:

@@ -190,6 +190,10 @@ def _cell_text(value: Any) -> str:
     return str(value)
 
 
+def _unreadable(source: Source, exc: BaseException) -> InvalidInput:
+    return InvalidInput(f"{quoted(source.name)} is not a readable xlsx workbook ({exc}).")
+
+
 MAX_SHARED_STRINGS = 256 << 20  # openpyxl holds a workbook's shared strings in memory
 
 
@@ -204,7 +208,7 @@ def _check_unpacked(source: Source, limit: int) -> None:
         with zipfile.ZipFile(source.file) as archive:
             parts = archive.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
-        raise InvalidInput(f"{quoted(source.name)} is not a readable xlsx workbook ({exc}).") from None
+        raise _unreadable(source, exc) from None
     finally:
         source.file.seek(0)
     total = sum(part.file_size for part in parts)
@@ -229,7 +233,7 @@ def _xlsx_rows(source: Source, progress: Progress | None, limit: int) -> Rows:
     try:
         workbook = load_workbook(source.file, read_only=True, data_only=True)
     except (zipfile.BadZipFile, KeyError, ValueError, OSError, EOFError, zlib.error, SyntaxError) as exc:
-        raise InvalidInput(f"{quoted(source.name)} is not a readable xlsx workbook ({exc}).") from None
+        raise _unreadable(source, exc) from None
     number = 0  # the last row read, for a damaged part's message
     try:
         sheet = workbook.worksheets[0]

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from pathway.db import access_log
 from pathway.db import repository as repo
-from pathway.db.models import UserChangeRow, UserRoleRow, UserRow
+from pathway.db.models import USER_ROLES, USERS, UserChangeRow, UserRow
 from pathway.db.uow import UnitOfWork
 from pathway.domain.access import (
     ADVANCE_ANY,
@@ -59,13 +59,11 @@ def held_roles(session: Session, name: str) -> list[str] | None:
     return found[1] if found is not None else []
 
 
-_U: sa.Table = UserRow.__table__  # type: ignore[assignment]
-_R: sa.Table = UserRoleRow.__table__  # type: ignore[assignment]
 _USER = (
-    sa.select(_U.c.disabled_at, _R.c.role)
-    .select_from(_U.outerjoin(_R, _R.c.user_name == _U.c.name))
-    .where(_U.c.name == sa.bindparam("name"))
-    .order_by(_R.c.role)
+    sa.select(USERS.c.disabled_at, USER_ROLES.c.role)
+    .select_from(USERS.outerjoin(USER_ROLES, USER_ROLES.c.user_name == USERS.c.name))
+    .where(USERS.c.name == sa.bindparam("name"))
+    .order_by(USER_ROLES.c.role)
 )
 
 

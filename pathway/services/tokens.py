@@ -14,7 +14,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from pathway.db.models import TokenRow, UserRoleRow, UserRow
+from pathway.db.models import USER_ROLES, USERS, TokenRow, UserRow
 from pathway.db.uow import UnitOfWork
 from pathway.errors import AccessDenied, InvalidInput, NotFound
 from pathway.services import Actor
@@ -108,14 +108,14 @@ class LiveToken:
 
 
 _T: sa.Table = TokenRow.__table__  # type: ignore[assignment]
-_U: sa.Table = UserRow.__table__  # type: ignore[assignment]
-_R: sa.Table = UserRoleRow.__table__  # type: ignore[assignment]
 # One round trip, as every API call made with a token pays it: the token, its user, the roles held.
 _LIVE = (
-    sa.select(_T.c.id, _T.c.user_name, _T.c.last_used_at, _T.c.expires_at, _R.c.role)
-    .select_from(_T.join(_U, _U.c.name == _T.c.user_name).outerjoin(_R, _R.c.user_name == _U.c.name))
-    .where(_T.c.hash == sa.bindparam("hash"), _T.c.revoked_at.is_(None), _U.c.disabled_at.is_(None))
-    .order_by(_R.c.role)
+    sa.select(_T.c.id, _T.c.user_name, _T.c.last_used_at, _T.c.expires_at, USER_ROLES.c.role)
+    .select_from(
+        _T.join(USERS, USERS.c.name == _T.c.user_name).outerjoin(USER_ROLES, USER_ROLES.c.user_name == USERS.c.name)
+    )
+    .where(_T.c.hash == sa.bindparam("hash"), _T.c.revoked_at.is_(None), USERS.c.disabled_at.is_(None))
+    .order_by(USER_ROLES.c.role)
 )
 
 

@@ -149,7 +149,8 @@ def page(handler: PageHandler, *, signed_in: bool = True) -> Callable[[Request],
             too_large = exc
 
         def work() -> Response:
-            view = View(request, state.engine, settings, settings.clock(), shared=Shared(state.engine))
+            shared = Shared(state.engine)
+            view = View(request, state.engine, settings, settings.clock(), shared=shared)
             try:
                 if too_large is not None:
                     raise too_large
@@ -165,8 +166,7 @@ def page(handler: PageHandler, *, signed_in: bool = True) -> Callable[[Request],
             except PathwayError as exc:
                 return error_page(view, exc)
             finally:
-                if view.shared is not None:
-                    view.shared.close()
+                shared.close()
 
         return await run_in_threadpool(work)
 
